@@ -1,0 +1,215 @@
+//! The JSON API (`docs/api.md`).
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use knockmap_store::{IpDetail, Window};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// How many recent events an address's page shows.
+const IP_RECENT_EVENTS: u32 = 50;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/meta", get(meta))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/markers", get(markers))
+        .route("/api/v1/recent", get(recent))
+        .route("/api/v1/ips/{ip}", get(ip_detail))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { ApiError::NotFound("no such page".into()) })
+}
+
+/// Query parameters shared by the windowed endpoints.
+#[derive(Debug, Default, Deserialize)]
+struct Filters {
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<String>,
+}
+
+impl Filters {
+    fn window(&self) -> Result<Window, ApiError> {
+        let parse = |name: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|text| {
+                    text.parse::<Timestamp>().map_err(|_| {
+                        ApiError::BadRequest(format!(
+                            "{name} must be an RFC 3339 time such as 2026-11-21T19:00:00Z, got {text:?}"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let window = Window {
+            since: parse("since", &self.since)?,
+            until: parse("until", &self.until)?,
+        };
+        if let (Some(since), Some(until)) = (window.since, window.until)
+            && since > until
+        {
+            return Err(ApiError::BadRequest("since must not be after until".into()));
+        }
+        Ok(window)
+    }
+}
+
+fn filters(
+    query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<Filters, ApiError> {
+    query
+        .map(|Query(f)| f)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+async fn meta(State(state): State<AppState>) -> impl IntoResponse {
+    Json(state.meta.as_ref().clone())
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let window = filters(query)?.window()?;
+    Ok(Json(state.store.stats(&window).await?))
+}
+
+async fn markers(
+    State(state): State<AppState>,
+    query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let window = filters(query)?.window()?;
+    Ok(Json(state.store.markers(&window).await?))
+}
+
+async fn recent(
+    State(state): State<AppState>,
+    query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let filters = filters(query)?;
+    let window = filters.window()?;
+    let limit = match filters.limit.as_deref() {
+        None => 100,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n @ 1..=1000) => n,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "limit must be a whole number from 1 to 1000, got {text:?}"
+                )));
+            }
+        },
+    };
+    Ok(Json(
+        json!({ "events": state.store.recent(&window, limit).await? }),
+    ))
+}
+
+/// An address's detail plus the links to outside lookups.
+#[derive(Serialize)]
+struct IpPage {
+    #[serde(flatten)]
+    detail: IpDetail,
+    links: Links,
+}
+
+/// Links to outside reputation services for one address.
+#[derive(Serialize)]
+struct Links {
+    shodan: String,
+    censys: String,
+    talos: String,
+}
+
+impl Links {
+    fn for_ip(ip: IpAddr) -> Links {
+        Links {
+            shodan: format!("https://www.shodan.io/host/{ip}"),
+            censys: format!("https://search.censys.io/hosts/{ip}"),
+            talos: format!("https://talosintelligence.com/reputation_center/lookup?search={ip}"),
+        }
+    }
+}
+
+/// Parses an address from a URL path segment into canonical form (IPv4-mapped → IPv4).
+pub(crate) fn canonical_ip(text: &str) -> Result<IpAddr, ApiError> {
+    let ip: IpAddr = text.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "not an IP address: {:?}",
+            text.chars().take(100).collect::<String>()
+        ))
+    })?;
+    Ok(ip.to_canonical())
+}
+
+async fn ip_detail(
+    State(state): State<AppState>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Path(text) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ip = canonical_ip(&text)?;
+    let detail = state
+        .store
+        .ip_detail(&ip.to_string(), IP_RECENT_EVENTS)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("{ip} has not been seen")))?;
+    Ok(Json(IpPage {
+        detail,
+        links: Links::for_ip(ip),
+    }))
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::warn!("health check: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_addresses_become_ipv4_and_garbage_is_a_bad_request() {
+        assert_eq!(canonical_ip("::ffff:1.2.3.4").ok(), "1.2.3.4".parse().ok());
+        assert_eq!(
+            canonical_ip("2001:db8:0::1").ok().map(|i| i.to_string()),
+            Some("2001:db8::1".into())
+        );
+        assert!(matches!(
+            canonical_ip("<script>"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn windows_reject_bad_times_and_inverted_ranges() {
+        let f = Filters {
+            since: Some("yesterday".into()),
+            ..Filters::default()
+        };
+        assert!(matches!(f.window(), Err(ApiError::BadRequest(m)) if m.contains("RFC 3339")));
+        let f = Filters {
+            since: Some("2026-11-21T00:00:00Z".into()),
+            until: Some("2026-11-20T00:00:00Z".into()),
+            ..Filters::default()
+        };
+        assert!(f.window().is_err());
+    }
+}

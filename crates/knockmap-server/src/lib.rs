@@ -1,0 +1,55 @@
+//! knockmap's server: the HTTP API, the live websocket hub, the ingest path and the embedded
+//! web page.
+//!
+//! Every event, whether read by a local source inside `knockmap serve` or (later) posted by a
+//! remote sensor, goes through one [`Ingestor`]: ids, geolocation, storage, then the live hub.
+#![forbid(unsafe_code)]
+
+mod api;
+mod assets;
+mod error;
+mod ingest;
+mod live;
+mod local_source;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use ingest::{Ingestor, Origin};
+pub use live::{BroadcastHub, LiveHub};
+pub use local_source::{LOCAL_SENSOR, LocalSource, LocalSourceHandle, spawn_local_source};
+pub use state::{AppState, Location, Meta};
+
+/// Builds the router: API, websocket and web page.
+pub fn router(state: AppState) -> Router {
+    api::routes()
+        .merge(live::routes())
+        .merge(assets::routes())
+        .with_state(state)
+        .layer(axum::middleware::from_fn(assets::security_headers))
+}
+
+/// Binds `addr` (port 0 picks a free port) and returns the listener with its real address.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A shared, type-erased store.
+pub type SharedStore = Arc<dyn knockmap_store::Store>;

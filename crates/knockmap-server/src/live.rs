@@ -1,0 +1,139 @@
+//! The live hub: newly stored events fan out to every open page over a websocket.
+//!
+//! Fan-out uses a bounded broadcast channel: a client that cannot keep up misses frames (and is
+//! told to resync) instead of holding back the others or growing memory without bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use knockmap_store::StoredEvent;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::AppState;
+
+/// A batch of newly stored events, shared by every subscriber.
+pub type Batch = Arc<[StoredEvent]>;
+
+/// Where the ingest path announces stored events. One process uses [`BroadcastHub`]; several
+/// servers sharing a database can swap in a hub that crosses processes.
+pub trait LiveHub: Send + Sync + 'static {
+    /// Announces a batch to every current subscriber. Never blocks.
+    fn publish(&self, batch: Batch);
+    /// A new subscription that sees batches published from now on.
+    fn subscribe(&self) -> broadcast::Receiver<Batch>;
+}
+
+/// An in-process [`LiveHub`] over a bounded broadcast channel.
+#[derive(Debug)]
+pub struct BroadcastHub {
+    sender: broadcast::Sender<Batch>,
+}
+
+impl BroadcastHub {
+    /// A hub keeping at most `capacity` batches for a slow subscriber.
+    pub fn new(capacity: usize) -> BroadcastHub {
+        BroadcastHub {
+            sender: broadcast::channel(capacity).0,
+        }
+    }
+}
+
+impl LiveHub for BroadcastHub {
+    fn publish(&self, batch: Batch) {
+        // No subscribers is not an error: nobody has the page open.
+        let _ = self.sender.send(batch);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Batch> {
+        self.sender.subscribe()
+    }
+}
+
+/// Events sent in one frame at most; more wait for the next frame.
+const MAX_FRAME_EVENTS: usize = 2000;
+/// A client that takes longer than this to accept one frame is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames are sent at most this often, so bursts arrive batched.
+const FRAME_INTERVAL: Duration = Duration::from_millis(100);
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/live", get(upgrade))
+}
+
+async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    // Subscribe before the upgrade completes so nothing stored after the request is missed.
+    let receiver = state.hub.subscribe();
+    ws.on_upgrade(move |socket| client(socket, state, receiver))
+}
+
+async fn client(mut socket: WebSocket, state: AppState, mut receiver: broadcast::Receiver<Batch>) {
+    let hello = json!({ "type": "hello", "meta": state.meta.as_ref() }).to_string();
+    if send(&mut socket, hello).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                // Pings are answered by axum; anything else from the page is ignored.
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+            received = receiver.recv() => {
+                let frames = match received {
+                    Ok(first) => events_frames(first, &mut receiver),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => vec![resync_frame(missed)],
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                for frame in frames {
+                    if send(&mut socket, frame).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(FRAME_INTERVAL).await;
+            }
+        }
+    }
+}
+
+fn resync_frame(missed: u64) -> String {
+    tracing::debug!(missed, "live client fell behind; asking it to resync");
+    json!({ "type": "resync" }).to_string()
+}
+
+/// A frame holding `first` and the batches already waiting behind it, followed by a resync
+/// frame if the client fell behind while they were collected.
+fn events_frames(first: Batch, receiver: &mut broadcast::Receiver<Batch>) -> Vec<String> {
+    let mut total = first.len();
+    let mut batches = vec![first];
+    let mut resync = None;
+    while total < MAX_FRAME_EVENTS {
+        match receiver.try_recv() {
+            Ok(batch) => {
+                total += batch.len();
+                batches.push(batch);
+            }
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                resync = Some(resync_frame(missed));
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    let events: Vec<&StoredEvent> = batches.iter().flat_map(|b| b.iter()).collect();
+    let mut frames = vec![json!({ "type": "events", "events": events }).to_string()];
+    frames.extend(resync);
+    frames
+}
+
+async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}

@@ -1,0 +1,99 @@
+//! State shared by every request.
+
+use std::sync::Arc;
+
+use knockmap_geo::GeoDb;
+use serde::Serialize;
+
+use crate::SharedStore;
+use crate::ingest::Ingestor;
+use crate::live::LiveHub;
+
+/// A point on the map.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Location {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+}
+
+/// A sensor's name and where its arcs land.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SensorLocation {
+    /// The sensor name.
+    pub name: String,
+    /// Its location.
+    #[serde(flatten)]
+    pub location: Location,
+}
+
+/// The geolocation attribution a data licence requires on the page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attribution {
+    /// Link text.
+    pub text: &'static str,
+    /// Link target.
+    pub url: &'static str,
+}
+
+/// What the page needs to know about this server (`GET /api/v1/meta`, websocket hello).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Meta {
+    /// knockmap's version.
+    pub version: &'static str,
+    /// The home location arcs fly to when an event's sensor has none.
+    pub home: Option<Location>,
+    /// Sensors with a location.
+    pub sensors: Vec<SensorLocation>,
+    /// Geolocation attribution, when the data in use requires one.
+    pub attribution: Option<Attribution>,
+}
+
+impl Meta {
+    /// The meta for a server with this home location and geolocation data.
+    pub fn new(home: Option<Location>, geo: &GeoDb) -> Meta {
+        Meta {
+            version: env!("CARGO_PKG_VERSION"),
+            home,
+            sensors: home
+                .map(|location| SensorLocation {
+                    name: crate::local_source::LOCAL_SENSOR.into(),
+                    location,
+                })
+                .into_iter()
+                .collect(),
+            attribution: geo.needs_dbip_attribution().then_some(Attribution {
+                text: "IP Geolocation by DB-IP",
+                url: "https://db-ip.com",
+            }),
+        }
+    }
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The event store.
+    pub store: SharedStore,
+    /// The live hub.
+    pub hub: Arc<dyn LiveHub>,
+    /// The ingest path.
+    pub ingestor: Ingestor,
+    /// Static facts for the page.
+    pub meta: Arc<Meta>,
+}
+
+impl AppState {
+    /// State for a store, geolocation databases and a home location.
+    pub fn new(store: SharedStore, geo: Arc<GeoDb>, home: Option<Location>) -> AppState {
+        let hub: Arc<dyn LiveHub> = Arc::new(crate::live::BroadcastHub::new(1024));
+        let meta = Arc::new(Meta::new(home, &geo));
+        AppState {
+            ingestor: Ingestor::new(store.clone(), geo, hub.clone()),
+            store,
+            hub,
+            meta,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! knockmap's event store: one [`Store`] trait, one implementation per SQL backend.
+//!
+//! Events are written once: each carries an [`EventId`] derived from where its line came from,
+//! and writing an id that is already stored is a no-op. Per-address totals are maintained on
+//! ingest so that the map never has to scan raw events.
+#![forbid(unsafe_code)]
+
+mod id;
+mod model;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use id::EventId;
+pub use model::{
+    IngestReport, IpDetail, Marker, Markers, NewEvent, SensorCount, SeriesPoint, Stats,
+    StoredEvent, TopEntry, Unlocated, UserCount, Window,
+};
+pub use sqlite::SqliteStore;
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is malformed or names a backend this build does not have.
+    #[error("unsupported database URL {url:?}: {reason}")]
+    Url {
+        /// The URL as given (credentials are never included).
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The database refused or failed an operation.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the schema migrations failed (for example: the database is newer than this
+    /// binary).
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything the server needs from a database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch of events atomically. Events whose id is already stored are counted as
+    /// duplicates and change nothing.
+    async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport>;
+
+    /// Totals, top lists and the hourly series for a time window.
+    async fn stats(&self, window: &Window) -> Result<Stats>;
+
+    /// Per-address aggregates for the map, for a time window.
+    async fn markers(&self, window: &Window) -> Result<Markers>;
+
+    /// Everything known about one address, or `None` if it was never seen.
+    async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>>;
+
+    /// The latest events, newest first.
+    async fn recent(&self, window: &Window, limit: u32) -> Result<Vec<StoredEvent>>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Opens the store named by a database URL (`sqlite://PATH`, `sqlite::memory:`), creating the
+/// database and applying migrations as needed.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(std::sync::Arc::new(SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" | "mysql" | "mariadb" => Err(StoreError::Url {
+            url: redact(url),
+            reason: format!(
+                "the {scheme} backend is not available in this version yet; use sqlite://"
+            ),
+        }),
+        _ => Err(StoreError::Url {
+            url: redact(url),
+            reason: "expected a sqlite://, postgres:// or mysql:// URL".into(),
+        }),
+    }
+}
+
+/// The URL without any password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            format!("{}://…@{}", &url[..start], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_credentials() {
+        assert_eq!(redact("postgres://u:secret@db/x"), "postgres://…@db/x");
+        assert_eq!(redact("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused_clearly() {
+        let err = open("redis://localhost").await.err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("expected a sqlite://"));
+    }
+}

@@ -1,0 +1,514 @@
+//! The embedded SQLite backend (WAL mode).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use knockmap_geo::GeoInfo;
+use knockmap_parse::{Event, Kind};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// SQL fragments classifying `kind` by outcome; kept next to [`Kind::outcome`]'s meaning.
+const IS_ATTEMPT: &str = "kind IN ('failed','accepted')";
+const IS_SUCCESS: &str = "kind = 'accepted'";
+const IS_FAILURE: &str = "kind IN ('failed','invalid_user','pam_failure','max_attempts')";
+const IS_PROBE: &str = "kind IN ('disconnect','probe','penalty')";
+
+/// How many rows the top lists hold.
+const TOP_N: i64 = 10;
+
+/// A [`Store`] in an SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH` or `sqlite::memory:`)
+    /// and applies migrations.
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        // An in-memory database exists once per connection: keep exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport> {
+        let mut report = IngestReport::default();
+        let mut tx = self.pool.begin().await?;
+        for new in events {
+            if !insert_event(&mut tx, new).await? {
+                report.duplicates += 1;
+                continue;
+            }
+            report.accepted += 1;
+            let ip_events = match new.event.ip {
+                Some(_) => Some(upsert_ip(&mut tx, new).await?),
+                None => None,
+            };
+            let located = new.geo.lat.is_some() || new.geo.country_code.is_some();
+            report.stored.push(StoredEvent {
+                id: new.id.to_string(),
+                sensor: new.sensor.clone(),
+                event: new.event.clone(),
+                outcome: new.event.outcome(),
+                geo: located.then(|| new.geo.clone()),
+                ip_events,
+            });
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn stats(&self, window: &Window) -> Result<Stats> {
+        let (lo, hi) = window.micros();
+        let totals = sqlx::query(&format!(
+            "SELECT COALESCE(SUM(count),0) AS events,
+                    COALESCE(SUM(CASE WHEN {IS_ATTEMPT} THEN count END),0) AS attempts,
+                    COALESCE(SUM(CASE WHEN {IS_SUCCESS} THEN count END),0) AS successes,
+                    COALESCE(SUM(CASE WHEN {IS_FAILURE} THEN count END),0) AS failures,
+                    COALESCE(SUM(CASE WHEN {IS_PROBE} THEN count END),0) AS probes,
+                    COUNT(DISTINCT ip) AS unique_ips,
+                    MAX(ts) AS last_ts
+             FROM events WHERE ts >= ? AND ts < ?"
+        ))
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(&self.pool)
+        .await?;
+        let places = sqlx::query(
+            "SELECT COUNT(DISTINCT country_code) AS countries,
+                    COALESCE(SUM(CASE WHEN lat IS NULL THEN 1 ELSE 0 END),0) AS unlocated
+             FROM ips WHERE ip IN (SELECT ip FROM events WHERE ts >= ? AND ts < ?)",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_one(&self.pool)
+        .await?;
+
+        let top = |sql: String| {
+            let pool = self.pool.clone();
+            async move {
+                let rows = sqlx::query(&sql)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(TOP_N)
+                    .fetch_all(&pool)
+                    .await?;
+                rows.iter().map(top_entry).collect::<Result<Vec<_>>>()
+            }
+        };
+        let top_countries = top(
+            "SELECT i.country_code AS key, MAX(i.country) AS name, SUM(e.count) AS n
+             FROM events e JOIN ips i ON i.ip = e.ip
+             WHERE e.ts >= ? AND e.ts < ? AND i.country_code IS NOT NULL
+             GROUP BY i.country_code ORDER BY n DESC, key LIMIT ?"
+                .into(),
+        )
+        .await?;
+        let top_asns = top(
+            "SELECT CAST(i.asn AS TEXT) AS key, MAX(i.org) AS name, SUM(e.count) AS n
+             FROM events e JOIN ips i ON i.ip = e.ip
+             WHERE e.ts >= ? AND e.ts < ? AND i.asn IS NOT NULL
+             GROUP BY i.asn ORDER BY n DESC, key LIMIT ?"
+                .into(),
+        )
+        .await?;
+        let plain = |column: &str| {
+            format!(
+                "SELECT {column} AS key, NULL AS name, SUM(count) AS n FROM events
+                 WHERE ts >= ? AND ts < ? AND {column} IS NOT NULL
+                 GROUP BY {column} ORDER BY n DESC, key LIMIT ?"
+            )
+        };
+        let top_users = top(plain("user")).await?;
+        let top_ips = top(plain("ip")).await?;
+        let top_sensors = top(plain("sensor")).await?;
+
+        let series = sqlx::query(&format!(
+            "SELECT (ts / 3600000000) AS hour,
+                    SUM(count) AS events,
+                    COALESCE(SUM(CASE WHEN {IS_ATTEMPT} THEN count END),0) AS attempts,
+                    COALESCE(SUM(CASE WHEN {IS_SUCCESS} THEN count END),0) AS successes
+             FROM events WHERE ts >= ? AND ts < ? GROUP BY hour ORDER BY hour"
+        ))
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(SeriesPoint {
+                hour: micros_to_ts(row.try_get::<i64, _>("hour")?.saturating_mul(3_600_000_000))?,
+                events: count(row, "events")?,
+                attempts: count(row, "attempts")?,
+                successes: count(row, "successes")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+        Ok(Stats {
+            events: count(&totals, "events")?,
+            attempts: count(&totals, "attempts")?,
+            successes: count(&totals, "successes")?,
+            failures: count(&totals, "failures")?,
+            probes: count(&totals, "probes")?,
+            unique_ips: count(&totals, "unique_ips")?,
+            countries: count(&places, "countries")?,
+            unlocated_ips: count(&places, "unlocated")?,
+            last_event: totals
+                .try_get::<Option<i64>, _>("last_ts")?
+                .map(micros_to_ts)
+                .transpose()?,
+            top_countries,
+            top_asns,
+            top_users,
+            top_ips,
+            top_sensors,
+            series,
+        })
+    }
+
+    async fn markers(&self, window: &Window) -> Result<Markers> {
+        let rows = if window.is_all() {
+            sqlx::query(
+                "SELECT ip, lat, lon, country_code, events, failures, successes, probes,
+                        last_seen, last_sensor FROM ips ORDER BY events DESC",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            let (lo, hi) = window.micros();
+            sqlx::query(&format!(
+                "SELECT e.ip AS ip, i.lat AS lat, i.lon AS lon, i.country_code AS country_code,
+                        SUM(e.count) AS events,
+                        COALESCE(SUM(CASE WHEN {IS_FAILURE} THEN e.count END),0) AS failures,
+                        COALESCE(SUM(CASE WHEN {IS_SUCCESS} THEN e.count END),0) AS successes,
+                        COALESCE(SUM(CASE WHEN {IS_PROBE} THEN e.count END),0) AS probes,
+                        MAX(e.ts) AS last_seen, i.last_sensor AS last_sensor
+                 FROM events e JOIN ips i ON i.ip = e.ip
+                 WHERE e.ts >= ? AND e.ts < ?
+                 GROUP BY e.ip ORDER BY events DESC"
+            ))
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.pool)
+            .await?
+        };
+        let mut markers = Markers::default();
+        for row in &rows {
+            let ip: String = row.try_get("ip")?;
+            let events = count(row, "events")?;
+            let last_seen = micros_to_ts(row.try_get("last_seen")?)?;
+            match (
+                row.try_get::<Option<f64>, _>("lat")?,
+                row.try_get::<Option<f64>, _>("lon")?,
+            ) {
+                (Some(lat), Some(lon)) => markers.markers.push(Marker {
+                    ip,
+                    lat,
+                    lon,
+                    country_code: row.try_get("country_code")?,
+                    events,
+                    failures: count(row, "failures")?,
+                    successes: count(row, "successes")?,
+                    probes: count(row, "probes")?,
+                    last_seen,
+                    sensor: row.try_get("last_sensor")?,
+                }),
+                _ => markers.unlocated.push(Unlocated {
+                    ip,
+                    events,
+                    last_seen,
+                }),
+            }
+        }
+        Ok(markers)
+    }
+
+    async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>> {
+        let Some(row) = sqlx::query("SELECT * FROM ips WHERE ip = ?")
+            .bind(ip)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let by_kind = sqlx::query(
+            "SELECT kind, SUM(count) AS n FROM events WHERE ip = ? GROUP BY kind ORDER BY kind",
+        )
+        .bind(ip)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("kind")?, count(r, "n")?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+        let users = sqlx::query(
+            "SELECT user, SUM(count) AS n FROM events WHERE ip = ? AND user IS NOT NULL
+             GROUP BY user ORDER BY n DESC, user LIMIT 100",
+        )
+        .bind(ip)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(UserCount {
+                user: r.try_get("user")?,
+                count: count(r, "n")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let sensors = sqlx::query(
+            "SELECT sensor, SUM(count) AS n FROM events WHERE ip = ?
+             GROUP BY sensor ORDER BY n DESC, sensor",
+        )
+        .bind(ip)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SensorCount {
+                sensor: r.try_get("sensor")?,
+                count: count(r, "n")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let hosts = sqlx::query(
+            "SELECT DISTINCT host FROM events WHERE ip = ? AND host IS NOT NULL ORDER BY host",
+        )
+        .bind(ip)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get::<String, _>("host")?))
+        .collect::<Result<Vec<_>>>()?;
+        let recent = sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE e.ip = ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
+        ))
+        .bind(ip)
+        .bind(i64::from(recent))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(stored_event)
+        .collect::<Result<Vec<_>>>()?;
+
+        Ok(Some(IpDetail {
+            ip: row.try_get("ip")?,
+            geo: geo_columns(&row)?,
+            events: count(&row, "events")?,
+            attempts: count(&row, "attempts")?,
+            failures: count(&row, "failures")?,
+            successes: count(&row, "successes")?,
+            probes: count(&row, "probes")?,
+            by_kind,
+            first_seen: micros_to_ts(row.try_get("first_seen")?)?,
+            last_seen: micros_to_ts(row.try_get("last_seen")?)?,
+            users,
+            sensors,
+            hosts,
+            recent,
+            starred: row.try_get::<i64, _>("starred")? != 0,
+            note: row.try_get("note")?,
+        }))
+    }
+
+    async fn recent(&self, window: &Window, limit: u32) -> Result<Vec<StoredEvent>> {
+        let (lo, hi) = window.micros();
+        sqlx::query(&format!(
+            "{EVENT_SELECT} WHERE e.ts >= ? AND e.ts < ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
+        ))
+        .bind(lo)
+        .bind(hi)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(stored_event)
+        .collect()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Inserts one event; `false` when its id was already stored.
+async fn insert_event(tx: &mut Transaction<'_, Sqlite>, new: &NewEvent) -> Result<bool> {
+    let e = &new.event;
+    let done = sqlx::query(
+        "INSERT INTO events (id, ts, sensor, host, pid, kind, ip, rhost, port, user, method,
+                             invalid_user, count)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO NOTHING",
+    )
+    .bind(&new.id.0[..])
+    .bind(e.ts.as_microsecond())
+    .bind(&new.sensor)
+    .bind(&e.host)
+    .bind(e.pid.map(i64::from))
+    .bind(e.kind.as_str())
+    .bind(e.ip.map(|ip| ip.to_string()))
+    .bind(&e.rhost)
+    .bind(e.port.map(i64::from))
+    .bind(&e.user)
+    .bind(&e.method)
+    .bind(e.invalid_user)
+    .bind(i64::from(e.count))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Adds one stored event to its address's totals; returns the address's new event total.
+async fn upsert_ip(tx: &mut Transaction<'_, Sqlite>, new: &NewEvent) -> Result<u64> {
+    let e = &new.event;
+    let n = i64::from(e.count);
+    let share = |yes: bool| if yes { n } else { 0 };
+    let outcome = e.outcome();
+    let ts = e.ts.as_microsecond();
+    let g = &new.geo;
+    let row = sqlx::query(
+        "INSERT INTO ips (ip, first_seen, last_seen, events, attempts, failures, successes, probes,
+                          country_code, country, city, lat, lon, asn, org, last_sensor)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(ip) DO UPDATE SET
+            first_seen = MIN(first_seen, excluded.first_seen),
+            last_sensor = CASE WHEN excluded.last_seen >= last_seen
+                               THEN excluded.last_sensor ELSE last_sensor END,
+            last_seen = MAX(last_seen, excluded.last_seen),
+            events = events + excluded.events,
+            attempts = attempts + excluded.attempts,
+            failures = failures + excluded.failures,
+            successes = successes + excluded.successes,
+            probes = probes + excluded.probes,
+            country_code = COALESCE(excluded.country_code, country_code),
+            country = COALESCE(excluded.country, country),
+            city = COALESCE(excluded.city, city),
+            lat = COALESCE(excluded.lat, lat),
+            lon = COALESCE(excluded.lon, lon),
+            asn = COALESCE(excluded.asn, asn),
+            org = COALESCE(excluded.org, org)
+         RETURNING events",
+    )
+    .bind(e.ip.map(|ip| ip.to_string()))
+    .bind(ts)
+    .bind(ts)
+    .bind(n)
+    .bind(share(e.kind.is_attempt()))
+    .bind(share(outcome == knockmap_parse::Outcome::Failure))
+    .bind(share(outcome == knockmap_parse::Outcome::Success))
+    .bind(share(outcome == knockmap_parse::Outcome::Probe))
+    .bind(&g.country_code)
+    .bind(&g.country)
+    .bind(&g.city)
+    .bind(g.lat)
+    .bind(g.lon)
+    .bind(g.asn.map(i64::from))
+    .bind(&g.org)
+    .bind(&new.sensor)
+    .fetch_one(&mut **tx)
+    .await?;
+    count(&row, "events")
+}
+
+const EVENT_SELECT: &str = "SELECT e.id, e.ts, e.sensor, e.host, e.pid, e.kind, e.ip, e.rhost,
+        e.port, e.user, e.method, e.invalid_user, e.count, e.seq,
+        i.country_code, i.country, i.city, i.lat, i.lon, i.asn, i.org
+    FROM events e LEFT JOIN ips i ON i.ip = e.ip";
+
+fn stored_event(row: &SqliteRow) -> Result<StoredEvent> {
+    let kind_name: String = row.try_get("kind")?;
+    let kind = Kind::from_name(&kind_name)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind {kind_name:?}")))?;
+    let ip = row
+        .try_get::<Option<String>, _>("ip")?
+        .map(|text| {
+            text.parse()
+                .map_err(|_| StoreError::Corrupt(format!("bad stored address {text:?}")))
+        })
+        .transpose()?;
+    let id: Vec<u8> = row.try_get("id")?;
+    let mut event = Event::new(micros_to_ts(row.try_get("ts")?)?, kind);
+    event.host = row.try_get("host")?;
+    event.pid = row
+        .try_get::<Option<i64>, _>("pid")?
+        .and_then(|p| u32::try_from(p).ok());
+    event.ip = ip;
+    event.rhost = row.try_get("rhost")?;
+    event.port = row
+        .try_get::<Option<i64>, _>("port")?
+        .and_then(|p| u16::try_from(p).ok());
+    event.user = row.try_get("user")?;
+    event.method = row.try_get("method")?;
+    event.invalid_user = row.try_get("invalid_user")?;
+    event.count = u32::try_from(row.try_get::<i64, _>("count")?).unwrap_or(u32::MAX);
+    let geo = geo_columns(row)?;
+    let located = geo != GeoInfo::default();
+    Ok(StoredEvent {
+        id: id.iter().map(|b| format!("{b:02x}")).collect(),
+        sensor: row.try_get("sensor")?,
+        outcome: kind.outcome(),
+        event,
+        geo: located.then_some(geo),
+        ip_events: None,
+    })
+}
+
+fn geo_columns(row: &SqliteRow) -> Result<GeoInfo> {
+    Ok(GeoInfo {
+        country_code: row.try_get("country_code")?,
+        country: row.try_get("country")?,
+        city: row.try_get("city")?,
+        lat: row.try_get("lat")?,
+        lon: row.try_get("lon")?,
+        asn: row
+            .try_get::<Option<i64>, _>("asn")?
+            .and_then(|a| u32::try_from(a).ok()),
+        org: row.try_get("org")?,
+    })
+}
+
+fn top_entry(row: &SqliteRow) -> Result<TopEntry> {
+    Ok(TopEntry {
+        key: row.try_get("key")?,
+        name: row.try_get("name")?,
+        count: count(row, "n")?,
+    })
+}
+
+/// Reads a non-negative count column.
+fn count(row: &SqliteRow, column: &str) -> Result<u64> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {column}: {value}")))
+}
+
+fn micros_to_ts(micros: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(micros)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {micros}: {e}")))
+}

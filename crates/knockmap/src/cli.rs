@@ -1,0 +1,192 @@
+//! The command line. Every flag can also be set by a `KNOCKMAP_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// See who knocks on your SSH door: sshd authentication logs to a live world map.
+#[derive(Debug, Parser)]
+#[command(name = "knockmap", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace); `KNOCKMAP_LOG` takes a full filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: store events, geolocate them, serve the live map and the API.
+    ///
+    /// With --source, follow sshd's log on this machine (one-host mode). Open
+    /// http://127.0.0.1:5000/ to see the map.
+    Serve(ServeArgs),
+    /// Run the server fed by a realistic synthetic attack stream, to see the map come alive
+    /// without an SSH server. Uses a temporary database unless --db is given.
+    Demo(DemoArgs),
+    /// Print the events of sshd log files as JSON lines (one event per line).
+    Parse(ParseArgs),
+    /// Manage the geolocation database.
+    Geoip(GeoipArgs),
+}
+
+/// Options shared by every command that runs the server.
+#[derive(Debug, Args)]
+pub struct ServerOptions {
+    /// Database URL: sqlite://PATH (default: knockmap.sqlite in the data directory).
+    #[arg(long, env = "KNOCKMAP_DB", value_name = "URL")]
+    pub db: Option<String>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(
+        long,
+        env = "KNOCKMAP_LISTEN",
+        default_value = "127.0.0.1:5000",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub geo: GeoOptions,
+    /// Where the map's arcs land: this server's location.
+    #[arg(long, env = "KNOCKMAP_HOME", value_name = "LAT,LON", value_parser = parse_lat_lon)]
+    pub home: Option<(f64, f64)>,
+    /// Zone of log timestamps written without one (default: this machine's).
+    #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
+    pub timezone: Option<String>,
+    #[command(flatten)]
+    pub data: DataDirOption,
+}
+
+/// Where knockmap keeps its files.
+#[derive(Debug, Args)]
+pub struct DataDirOption {
+    /// Directory for the default database, checkpoints and the downloaded geolocation data
+    /// (default: ~/.local/share/knockmap).
+    #[arg(long, env = "KNOCKMAP_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Geolocation databases.
+#[derive(Debug, Args)]
+pub struct GeoOptions {
+    /// An MMDB file: GeoIP2/GeoLite2 City or ASN, DB-IP, or ip-location-db (repeatable).
+    /// Without it, DB-IP Lite City is downloaded to the data directory on first run.
+    #[arg(
+        long = "geoip",
+        env = "KNOCKMAP_GEOIP",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    pub paths: Vec<PathBuf>,
+    /// Never download a geolocation database.
+    #[arg(long, env = "KNOCKMAP_NO_GEOIP_DOWNLOAD")]
+    pub no_geoip_download: bool,
+}
+
+/// `knockmap serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub server: ServerOptions,
+    /// A log to follow: a file path, or `auto` (/var/log/auth.log, else /var/log/secure).
+    /// Repeatable. Files are read from the start the first time, then from where the last
+    /// run stopped.
+    #[arg(
+        long,
+        env = "KNOCKMAP_SOURCE",
+        value_name = "SPEC",
+        value_delimiter = ','
+    )]
+    pub source: Vec<String>,
+}
+
+/// `knockmap demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub server: ServerOptions,
+    /// Average events per second.
+    #[arg(long, default_value_t = 4.0)]
+    pub rate: f64,
+    /// Seed of the synthetic stream (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `knockmap parse`.
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Log files to read (`.gz` too); `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Year of timestamps written without one (default: inferred from the file's time).
+    #[arg(long)]
+    pub year: Option<i16>,
+    /// Zone of timestamps written without one (default: this machine's).
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Print a summary to standard error: lines, sshd lines, events by kind, unmatched lines.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// `knockmap geoip`.
+#[derive(Debug, Args)]
+pub struct GeoipArgs {
+    #[command(subcommand)]
+    pub command: GeoipCommand,
+    #[command(flatten)]
+    pub data: DataDirOption,
+}
+
+/// `knockmap geoip …`.
+#[derive(Debug, Subcommand)]
+pub enum GeoipCommand {
+    /// Download (or refresh) DB-IP Lite City into the data directory.
+    Fetch,
+    /// Look an address up and print what is known as JSON.
+    Lookup {
+        /// The address.
+        ip: std::net::IpAddr,
+        #[command(flatten)]
+        geo: GeoOptions,
+    },
+}
+
+fn parse_lat_lon(text: &str) -> Result<(f64, f64), String> {
+    let (lat, lon) = text
+        .split_once(',')
+        .ok_or_else(|| format!("expected LAT,LON such as 50.11,8.68, got {text:?}"))?;
+    let lat: f64 = lat
+        .trim()
+        .parse()
+        .map_err(|_| format!("latitude {lat:?} is not a number"))?;
+    let lon: f64 = lon
+        .trim()
+        .parse()
+        .map_err(|_| format!("longitude {lon:?} is not a number"))?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(format!("{lat},{lon} is outside -90..90, -180..180"));
+    }
+    Ok((lat, lon))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lat_lon_is_checked() {
+        assert_eq!(parse_lat_lon("50.1, 8.7"), Ok((50.1, 8.7)));
+        assert!(parse_lat_lon("91,0").is_err());
+        assert!(parse_lat_lon("north").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

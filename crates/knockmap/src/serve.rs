@@ -1,0 +1,97 @@
+//! `knockmap serve`: the server, optionally following local logs.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use knockmap_geo::GeoDb;
+use knockmap_server::{AppState, LocalSource, LocalSourceHandle, Location};
+use knockmap_source::StartAt;
+
+use crate::cli::{ServeArgs, ServerOptions};
+use crate::paths;
+
+/// Runs `knockmap serve` until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let server = Server::start(&args.server).await?;
+    let mut sources = Vec::new();
+    for spec in &args.source {
+        let path = paths::resolve_source(spec)?;
+        let source = LocalSource {
+            checkpoint: Some(paths::prepare_checkpoint(&server.data_dir, &path)?),
+            path,
+            start: StartAt::Beginning,
+            tz: paths::timezone(args.server.timezone.as_deref())?,
+        };
+        sources.push(
+            knockmap_server::spawn_local_source(source, server.state.ingestor.clone())
+                .context("starting a log follower")?,
+        );
+    }
+    server.run_until_stopped(sources).await
+}
+
+/// A started server: store open, geolocation loaded, listener bound.
+pub struct Server {
+    /// The state handlers share.
+    pub state: AppState,
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
+    listener: tokio::net::TcpListener,
+}
+
+impl Server {
+    /// Opens the store and geolocation and binds the listener.
+    pub async fn start(options: &ServerOptions) -> anyhow::Result<Server> {
+        let data_dir = paths::data_dir(&options.data)?;
+        let url = options
+            .db
+            .clone()
+            .unwrap_or_else(|| paths::default_db_url(&data_dir));
+        let store = knockmap_store::open(&url)
+            .await
+            .context("opening the database")?;
+        tracing::info!(db = %url, "database ready");
+        let geo: Arc<GeoDb> = paths::open_geo(&options.geo, &data_dir).await?;
+        let home = options.home.map(|(lat, lon)| Location { lat, lon });
+        let state = AppState::new(store, geo, home);
+        let (listener, addr) = knockmap_server::bind(options.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", options.listen))?;
+        // Printed plainly (not only logged) so scripts and tests can find the port.
+        eprintln!("knockmap: listening on http://{addr}/");
+        Ok(Server {
+            state,
+            data_dir,
+            listener,
+        })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then stops the followers after their current batch.
+    pub async fn run_until_stopped(self, sources: Vec<LocalSourceHandle>) -> anyhow::Result<()> {
+        knockmap_server::serve(self.listener, self.state, shutdown_signal()).await?;
+        tokio::task::spawn_blocking(move || sources.into_iter().for_each(LocalSourceHandle::stop))
+            .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminated => {}
+    }
+    tracing::info!("shutting down");
+}

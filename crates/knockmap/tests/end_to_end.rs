@@ -1,0 +1,335 @@
+//! End to end: the real `knockmap` binary following a real log file, answering over HTTP and a
+//! websocket.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+const CITY_DB: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../knockmap-geo/tests/data/GeoLite2-City-Test.mmdb"
+);
+const HOSTILE_USER: &str = "<img src=x onerror=alert(1)>";
+
+/// A `knockmap serve` process, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path, log: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-geoip-download",
+                "--home",
+                "50.1,8.7",
+            ])
+            .arg("--db")
+            .arg(format!("sqlite://{}", dir.join("k.sqlite").display()))
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--geoip")
+            .arg(CITY_DB)
+            .arg("--source")
+            .arg(log)
+            .env("KNOCKMAP_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start knockmap serve");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[server] {line}");
+                if let Some(url) = line.strip_prefix("knockmap: listening on ") {
+                    let _ = tx.send(url.trim_end_matches('/').to_string());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server printed its address");
+        Server { child, base }
+    }
+
+    fn stop(mut self) {
+        // SIGTERM: a graceful stop that commits the checkpoint.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = reqwest::get(format!("{}{path}", self.base))
+            .await
+            .expect("GET");
+        let status = response.status().as_u16();
+        let body = response.bytes().await.expect("body");
+        (status, serde_json::from_slice(&body).expect("JSON body"))
+    }
+
+    /// Polls `/api/v1/stats` until `events` reaches `n` (or fails after 10 s).
+    async fn wait_for_events(&self, n: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, stats) = self.get("/api/v1/stats").await;
+            if stats["events"].as_u64() == Some(n) || Instant::now() > deadline {
+                return stats;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn append(log: &Path, lines: &[&str]) {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log)
+        .expect("open log");
+    for line in lines {
+        writeln!(file, "{line}").expect("append");
+    }
+}
+
+fn temp_log() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("auth.log");
+    (dir, log)
+}
+
+#[tokio::test]
+async fn appended_lines_reach_the_websocket_within_a_second_and_every_endpoint() {
+    let (dir, log) = temp_log();
+    // History written before the server starts is backfilled.
+    append(
+        &log,
+        &[
+            "Nov 20 08:00:00 web-01 sshd[10]: Failed password for root from 175.16.199.0 port 4000 ssh2",
+        ],
+    );
+    let server = Server::start(dir.path(), &log);
+    assert_eq!(server.wait_for_events(1).await["events"], 1);
+
+    let ws_url = format!("{}/api/v1/live", server.base.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("websocket");
+    let hello = next_json(&mut socket).await;
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["meta"]["home"]["lat"], 50.1);
+
+    let appended = Instant::now();
+    append(
+        &log,
+        &[
+            &format!(
+                "2026-11-21T19:16:01.123456+00:00 web-01 sshd-session[1234]: Failed password for invalid user {HOSTILE_USER} from 81.2.69.142 port 51122 ssh2"
+            ),
+            "2026-11-21T19:16:02.000000+00:00 web-01 sshd-session[1235]: Accepted publickey for deploy from 89.160.20.112 port 40000 ssh2: ED25519 SHA256:abc",
+            "2026-11-21T19:16:03.000000+00:00 web-01 sshd-session[1236]: Invalid user admin from 2001:db8::1 port 2222",
+            "2026-11-21T19:16:04.000000+00:00 web-01 CRON[99]: pam_unix(cron:session): session opened for user root",
+            "2026-11-21T19:16:05.000000+00:00 web-01 sshd-session[1237]: pam_unix(sshd:session): session opened for user deploy(uid=1000) by (uid=0)",
+        ],
+    );
+    let mut live = Vec::new();
+    while live.len() < 3 {
+        let frame = tokio::time::timeout(
+            Duration::from_secs(1).saturating_sub(appended.elapsed()),
+            next_json(&mut socket),
+        )
+        .await
+        .expect("the events arrive on the websocket within 1 s of being appended");
+        assert_eq!(frame["type"], "events");
+        live.extend(
+            frame["events"]
+                .as_array()
+                .expect("events array")
+                .iter()
+                .cloned(),
+        );
+    }
+    assert_eq!(
+        live.len(),
+        3,
+        "only sshd lines about a remote address are events: {live:?}"
+    );
+    assert_eq!(live[0]["user"], HOSTILE_USER);
+    assert_eq!(live[0]["geo"]["city"], "London");
+    assert_eq!(live[0]["ip_events"], 1);
+    assert_eq!(live[1]["kind"], "accepted");
+    assert_eq!(live[1]["outcome"], "success");
+    assert_eq!(live[2]["ip"], "2001:db8::1");
+    assert!(
+        live[2].get("geo").is_none(),
+        "a documentation address has no location"
+    );
+
+    let (status, stats) = server.get("/api/v1/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["events"], 4);
+    assert_eq!(stats["attempts"], 3, "failed + accepted: {stats}");
+    assert_eq!(stats["successes"], 1);
+    assert_eq!(stats["unique_ips"], 4);
+    assert_eq!(stats["countries"], 3, "CN, GB, SE: {stats}");
+    assert_eq!(stats["unlocated_ips"], 1);
+    assert_eq!(stats["last_event"], "2026-11-21T19:16:03Z");
+    assert!(
+        stats["top_users"]
+            .as_array()
+            .expect("top users")
+            .iter()
+            .any(|u| u["key"] == HOSTILE_USER)
+    );
+
+    let (_, markers) = server.get("/api/v1/markers").await;
+    let located = markers["markers"].as_array().expect("markers");
+    assert_eq!(located.len(), 3);
+    let london = located
+        .iter()
+        .find(|m| m["ip"] == "81.2.69.142")
+        .expect("London marker");
+    assert_eq!(
+        (london["lat"].as_f64(), london["failures"].as_u64()),
+        (Some(51.5142), Some(1))
+    );
+    assert_eq!(markers["unlocated"][0]["ip"], "2001:db8::1");
+
+    let (_, window) = server
+        .get("/api/v1/markers?since=2026-11-21T00:00:00Z")
+        .await;
+    assert_eq!(
+        window["markers"].as_array().map(Vec::len),
+        Some(2),
+        "the window drops November 20th"
+    );
+
+    let (status, ip) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(status, 200);
+    assert_eq!(ip["users"][0]["user"], HOSTILE_USER);
+    assert_eq!(ip["geo"]["city"], "London");
+    assert_eq!(ip["geo"]["country"], "United Kingdom");
+    assert_eq!(ip["hosts"][0], "web-01");
+    assert_eq!(
+        ip["links"]["shodan"],
+        "https://www.shodan.io/host/81.2.69.142"
+    );
+    assert_eq!(ip["recent"][0]["port"], 51122);
+
+    let (_, recent) = server.get("/api/v1/recent?limit=2").await;
+    assert_eq!(recent["events"].as_array().map(Vec::len), Some(2));
+    assert_eq!(recent["events"][0]["ip"], "2001:db8::1", "newest first");
+
+    // Bad input: clear JSON errors with the right status.
+    assert_eq!(server.get("/api/v1/ips/%3Cscript%3E").await.0, 400);
+    assert_eq!(server.get("/api/v1/ips/192.0.2.99").await.0, 404);
+    let (status, error) = server.get("/api/v1/stats?since=yesterday").await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("RFC 3339")
+    );
+    assert_eq!(server.get("/api/v1/recent?limit=0").await.0, 400);
+    let (status, health) = server.get("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test]
+async fn restarts_and_rereading_the_whole_log_count_nothing_twice() {
+    let (dir, log) = temp_log();
+    let lines: Vec<String> = (0..50)
+        .map(|i| format!("Nov 21 10:00:{:02} web-01 sshd[{i}]: Failed password for root from 81.2.69.142 port {} ssh2", i % 60, 1000 + i))
+        .collect();
+    let line_refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    append(&log, &line_refs[..30]);
+
+    let server = Server::start(dir.path(), &log);
+    assert_eq!(server.wait_for_events(30).await["events"], 30);
+    server.stop();
+
+    // Lines written while the server is down are read on restart, once.
+    append(&log, &line_refs[30..]);
+    let server = Server::start(dir.path(), &log);
+    assert_eq!(server.wait_for_events(50).await["events"], 50);
+    server.stop();
+
+    // Forget every read position: the whole file is read again, and nothing is stored twice.
+    std::fs::remove_dir_all(dir.path().join("data/checkpoints")).expect("remove checkpoints");
+    let server = Server::start(dir.path(), &log);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, stats) = server.get("/api/v1/stats").await;
+    assert_eq!(stats["events"], 50, "re-reading is a no-op: {stats}");
+    let (_, ip) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(ip["events"], 50);
+}
+
+#[test]
+fn parse_prints_contract_json_lines() {
+    let (dir, log) = temp_log();
+    append(
+        &log,
+        &[
+            "Nov 21 19:16:01 web-01 sshd[1234]: Failed password for invalid user root from 6.6.6.6 port 22 from 203.0.113.7 port 51122 ssh2",
+            "Nov 21 19:16:02 web-01 sshd[1234]: Server listening on 0.0.0.0 port 22.",
+            "2026-11-21T19:16:03.500000+01:00 web-02 sshd-session[77]: Connection closed by authenticating user admin 2001:db8::7 port 4242 [preauth]",
+        ],
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["parse", "--year", "2026", "--timezone", "UTC", "--stats"])
+        .arg(&log)
+        .output()
+        .expect("run knockmap parse");
+    assert!(output.status.success());
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["ts"], "2026-11-21T19:16:01Z");
+    assert_eq!(
+        events[0]["ip"], "203.0.113.7",
+        "the last ` from IP port N` wins"
+    );
+    assert_eq!(events[0]["user"], "root from 6.6.6.6 port 22");
+    assert_eq!(events[0]["offset"], 0);
+    assert_eq!(events[1]["ts"], "2026-11-21T18:16:03.5Z");
+    assert_eq!(events[1]["kind"], "disconnect");
+    assert!(events[1].get("pid").is_some() && events[1].get("rhost").is_none());
+    let stats = String::from_utf8_lossy(&output.stderr);
+    assert!(stats.contains("sshd lines:        3"), "{stats}");
+    drop(dir);
+}
+
+async fn next_json<S>(socket: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(&text).expect("JSON frame");
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("websocket ended: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+// Types and fetch helpers for the knockmap HTTP API (docs/api.md).
+// Every string in these types may come from a log line and is attacker-controlled:
+// render it with textContent only.
+
+export type Outcome = "failure" | "success" | "probe";
+
+export interface LatLon {
+  lat: number;
+  lon: number;
+}
+
+export interface Attribution {
+  text: string;
+  url: string;
+}
+
+export interface Sensor {
+  name: string;
+  lat?: number | null;
+  lon?: number | null;
+}
+
+export interface Meta {
+  version: string;
+  home: LatLon | null;
+  sensors: Sensor[];
+  attribution: Attribution | null;
+}
+
+export interface TopEntry {
+  key: string;
+  name?: string;
+  count: number;
+}
+
+export interface Stats {
+  events: number;
+  attempts: number;
+  successes: number;
+  failures: number;
+  probes: number;
+  unique_ips: number;
+  countries: number;
+  unlocated_ips: number;
+  last_event: string | null;
+  top_countries?: TopEntry[];
+  top_asns?: TopEntry[];
+  top_users?: TopEntry[];
+  top_ips?: TopEntry[];
+  top_sensors?: TopEntry[];
+}
+
+export interface MarkerData {
+  ip: string;
+  lat: number;
+  lon: number;
+  country_code?: string | null;
+  events: number;
+  failures: number;
+  successes: number;
+  probes: number;
+  last_seen: string;
+  sensor?: string | null;
+}
+
+export interface Unlocated {
+  ip: string;
+  events: number;
+  last_seen: string;
+}
+
+export interface MarkersResponse {
+  markers: MarkerData[];
+  unlocated: Unlocated[];
+}
+
+export interface EventGeo {
+  country_code?: string;
+  country?: string;
+  city?: string;
+  lat?: number;
+  lon?: number;
+}
+
+export interface KnockEvent {
+  id?: string;
+  ts: string;
+  sensor?: string;
+  host?: string;
+  pid?: number;
+  kind: string;
+  outcome: Outcome;
+  ip?: string;
+  rhost?: string;
+  port?: number;
+  user?: string;
+  method?: string;
+  invalid_user?: boolean;
+  count?: number;
+  geo?: EventGeo;
+  /** Live frames only: total events of this address so far. */
+  ip_events?: number;
+}
+
+export interface IpGeo extends EventGeo {
+  asn?: number;
+  org?: string;
+}
+
+export interface IpDetail {
+  ip: string;
+  geo?: IpGeo;
+  events: number;
+  attempts: number;
+  failures: number;
+  successes: number;
+  probes: number;
+  by_kind?: Record<string, number>;
+  first_seen: string;
+  last_seen: string;
+  users?: { user: string; count: number }[];
+  sensors?: { sensor: string; count: number }[];
+  hosts?: string[];
+  recent?: KnockEvent[];
+  links?: Record<string, string>;
+  starred?: boolean;
+  note?: string | null;
+}
+
+/** An API error with the server's message when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const body = (await res.json()) as { error?: unknown };
+      if (typeof body.error === "string") message = body.error;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(message, res.status);
+  }
+  return (await res.json()) as T;
+}
+
+export const api = {
+  meta: () => getJson<Meta>("/api/v1/meta"),
+  stats: () => getJson<Stats>("/api/v1/stats"),
+  markers: () => getJson<MarkersResponse>("/api/v1/markers"),
+  recent: (limit: number) => getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}`),
+  ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),
+};
+
+/** The event's weight (`count`, 1 when absent). */
+export function weight(e: KnockEvent): number {
+  return typeof e.count === "number" && e.count > 0 ? e.count : 1;
+}
+
+/** "Login attempts" are `failed` + `accepted`. */
+export function isAttempt(e: KnockEvent): boolean {
+  return e.kind === "failed" || e.kind === "accepted";
+}
+
+export function hasLocation(g: EventGeo | undefined): g is EventGeo & LatLon {
+  return !!g && Number.isFinite(g.lat) && Number.isFinite(g.lon);
+}

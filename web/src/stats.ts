@@ -1,0 +1,71 @@
+// The header counters: kept exact by /api/v1/stats, nudged forward by live events.
+
+import type { KnockEvent, Stats } from "./api";
+import { isAttempt, weight } from "./api";
+import { byId, formatCount, formatDateTime } from "./dom";
+
+export interface Novelty {
+  newIp: boolean;
+  newCountry: boolean;
+  unlocatedDelta: number;
+}
+
+export class StatsView {
+  private stats: Stats | null = null;
+  private readonly attempts = byId("stat-attempts");
+  private readonly ips = byId("stat-ips");
+  private readonly countries = byId("stat-countries");
+  private readonly unlocated = byId("stat-unlocated");
+  private readonly last = byId<HTMLTimeElement>("stat-last");
+
+  constructor() {
+    // Keep "today" vs. a full date right as the day changes.
+    setInterval(() => this.render(), 60_000);
+  }
+
+  set(stats: Stats): void {
+    this.stats = stats;
+    this.render();
+  }
+
+  /** Count one live event; `novelty` says whether its address/country is new. */
+  apply(e: KnockEvent, novelty: Novelty): void {
+    const s = this.stats;
+    if (!s) return;
+    const n = weight(e);
+    s.events += n;
+    if (isAttempt(e)) s.attempts += n;
+    if (e.outcome === "success") s.successes += n;
+    else if (e.outcome === "failure") s.failures += n;
+    else s.probes += n;
+    if (novelty.newIp) s.unique_ips += 1;
+    if (novelty.newCountry) s.countries += 1;
+    s.unlocated_ips = Math.max(0, s.unlocated_ips + novelty.unlocatedDelta);
+    if (!s.last_event || Date.parse(e.ts) > Date.parse(s.last_event)) s.last_event = e.ts;
+  }
+
+  render(): void {
+    const s = this.stats;
+    if (!s) return;
+    bump(this.attempts, formatCount(s.attempts));
+    bump(this.ips, formatCount(s.unique_ips));
+    bump(this.countries, formatCount(s.countries));
+    bump(this.unlocated, formatCount(s.unlocated_ips));
+    bump(this.last, formatDateTime(s.last_event));
+    if (s.last_event) {
+      this.last.dateTime = s.last_event;
+      this.last.title = new Date(s.last_event).toString();
+    }
+  }
+}
+
+/** Set a counter's text and flash it briefly when it changed. */
+function bump(node: HTMLElement, text: string): void {
+  if (node.textContent === text) return;
+  const first = node.textContent === "—" || node.textContent === "";
+  node.textContent = text;
+  if (first) return;
+  node.classList.remove("bump");
+  void node.offsetWidth; // restart the CSS animation
+  node.classList.add("bump");
+}
