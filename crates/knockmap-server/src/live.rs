@@ -137,3 +137,64 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
         _ => Err(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use knockmap_parse::{Event, Kind};
+
+    use super::*;
+
+    fn batch(n: usize) -> Batch {
+        (0..n)
+            .map(|i| StoredEvent {
+                id: format!("{i:032x}"),
+                sensor: "s".into(),
+                event: Event::new(Timestamp::UNIX_EPOCH, Kind::Probe),
+                outcome: Kind::Probe.outcome(),
+                geo: None,
+                ip_events: None,
+            })
+            .collect::<Vec<_>>()
+            .into()
+    }
+
+    #[test]
+    fn a_stalled_subscriber_never_holds_back_the_others() {
+        let hub = BroadcastHub::new(4);
+        let mut stalled = hub.subscribe();
+        let mut reader = hub.subscribe();
+        for _ in 0..100 {
+            hub.publish(batch(1));
+            // The reading client gets every batch although the other never reads.
+            assert!(reader.try_recv().is_ok());
+        }
+        assert!(matches!(
+            stalled.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(96))
+        ));
+    }
+
+    #[test]
+    fn waiting_batches_are_joined_into_one_frame_and_a_lag_asks_for_resync() {
+        let hub = BroadcastHub::new(2);
+        let mut receiver = hub.subscribe();
+        hub.publish(batch(2));
+        hub.publish(batch(3));
+        let first = receiver.try_recv().expect("first batch");
+        let frames = events_frames(first, &mut receiver);
+        assert_eq!(frames.len(), 1);
+        let frame: serde_json::Value = serde_json::from_str(&frames[0]).expect("JSON");
+        assert_eq!(frame["events"].as_array().map(Vec::len), Some(5));
+
+        for _ in 0..5 {
+            hub.publish(batch(1));
+        }
+        let first = batch(1);
+        let frames = events_frames(first, &mut receiver);
+        assert_eq!(
+            frames.last().map(String::as_str),
+            Some(r#"{"type":"resync"}"#)
+        );
+    }
+}

@@ -8,6 +8,8 @@
 mod id;
 mod model;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 
@@ -97,7 +99,7 @@ fn redact(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod url_tests {
     use super::*;
 
     #[test]

@@ -82,7 +82,8 @@ async fn feed(ingestor: Ingestor, mut stream: Stream, rate: f64) {
     };
     let mut offset = 0u64;
     loop {
-        let pause = stream.rng.f64().max(1e-9).ln() * -1.0 / rate.max(0.01);
+        // Exponential gaps: a Poisson stream of actions.
+        let pause = -stream.rng.f64().max(1e-9).ln() / rate.max(0.01);
         tokio::time::sleep(Duration::from_secs_f64(pause.min(10.0))).await;
         let mut parser = Parser::new(ParseOptions {
             tz: TimeZone::UTC,
@@ -185,7 +186,7 @@ impl Stream {
             800..=899 => vec![format!(
                 "{head} pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}  user={user}"
             )],
-            900..=989 => vec![format!(
+            900..=984 => vec![format!(
                 "{head} Received disconnect from {ip} port {port}:11: Bye Bye [preauth]"
             )],
             _ => {

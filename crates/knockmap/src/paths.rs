@@ -77,24 +77,26 @@ fn log_databases(geo: &GeoDb) {
     }
 }
 
-/// Resolves a `--source` spec to a file path.
-pub fn resolve_source(spec: &str) -> anyhow::Result<PathBuf> {
+/// Resolves a `--source` spec to a file path; `None` when `auto` finds no log on this machine.
+pub fn resolve_source(spec: &str) -> anyhow::Result<Option<PathBuf>> {
     match spec {
         "auto" => {
             for candidate in ["/var/log/auth.log", "/var/log/secure"] {
                 if Path::new(candidate).exists() {
                     tracing::info!("--source auto: following {candidate}");
-                    return Ok(candidate.into());
+                    return Ok(Some(candidate.into()));
                 }
             }
-            bail!(
-                "--source auto found neither /var/log/auth.log nor /var/log/secure \
-                 (journald is not supported yet: install rsyslog, or pass a file path)"
-            )
+            tracing::warn!(
+                "--source auto: found neither /var/log/auth.log nor /var/log/secure; \
+                 serving what is stored (journald is not supported yet: install rsyslog, \
+                 or pass a file path)"
+            );
+            Ok(None)
         }
         "journald" => bail!("--source journald is not supported yet: pass a file path"),
         "-" => bail!("--source - (standard input) is not supported by serve yet: pass a file path"),
-        path => Ok(PathBuf::from(path)),
+        path => Ok(Some(PathBuf::from(path))),
     }
 }
 

@@ -15,7 +15,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::start(&args.server).await?;
     let mut sources = Vec::new();
     for spec in &args.source {
-        let path = paths::resolve_source(spec)?;
+        let Some(path) = paths::resolve_source(spec)? else {
+            continue;
+        };
         let source = LocalSource {
             checkpoint: Some(paths::prepare_checkpoint(&server.data_dir, &path)?),
             path,

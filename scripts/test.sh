@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints, Rust unit/integration/end-to-end tests, and the
+# browser test of the map page in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo nextest run --workspace --locked
+
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+cargo build --locked --bin knockmap
+(cd web && npm run --silent typecheck && KNOCKMAP_BIN="$target_dir/debug/knockmap" npm test)
