@@ -3,9 +3,15 @@
 
 use std::net::IpAddr;
 
-use memchr::memmem;
+use std::net::Ipv4Addr;
+use std::sync::LazyLock;
+
+use memchr::memmem::FinderRev;
 
 use crate::text::{digits_len, parse_u32};
+
+static FROM_REV: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b" from "));
+static PORT_REV: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b" port "));
 
 /// The remote end as sshd wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +34,49 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 64 {
         return None;
     }
-    let s = match memchr::memchr(b'%', s) {
+    if s.len() <= 15
+        && s[0].is_ascii_digit()
+        && let Some(v4) = parse_ipv4(s)
+    {
+        return Some(IpAddr::V4(v4));
+    }
+    let s = match s.iter().position(|&b| b == b'%') {
         Some(i) => &s[..i],
         None => s,
     };
     let text = std::str::from_utf8(s).ok()?;
     let ip: IpAddr = text.parse().ok()?;
     Some(canonical(ip))
+}
+
+/// Dotted-quad IPv4 exactly as the standard library accepts it (four decimal octets, no
+/// leading zeros), without going through `str`.
+fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u32 = 0;
+        while let Some(&b) = s.get(i) {
+            if !b.is_ascii_digit() || i - start == 3 {
+                break;
+            }
+            v = v * 10 + u32::from(b - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && s[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(v).ok()?;
+    }
+    (i == s.len()).then_some(Ipv4Addr::from(octets))
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4; everything else unchanged.
@@ -94,7 +136,9 @@ pub fn rfind_from<'a>(
     port_required: bool,
     after_ok: impl Fn(&[u8]) -> bool,
 ) -> Option<FromPort<'a>> {
-    for i in memmem::rfind_iter(s, b" from ") {
+    let mut end = s.len();
+    while let Some(i) = FROM_REV.rfind(&s[..end]) {
+        end = i;
         let tail = &s[i + 6..];
         let (host_text, rest) = split_token(tail);
         let Some(host) = parse_host(host_text) else {
@@ -119,7 +163,7 @@ pub fn rfind_from<'a>(
 
 /// Splits at the first space: (token, rest starting with the space or empty).
 pub fn split_token(s: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', s) {
+    match s.iter().position(|&b| b == b' ') {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, &[]),
     }
@@ -163,7 +207,7 @@ pub struct Rid<'a> {
 /// name (which may contain spaces and fake addresses) is everything between preamble and
 /// address.
 pub fn parse_rid(rid: &[u8]) -> Option<Rid<'_>> {
-    let (rest, port) = match memmem::rfind(rid, b" port ") {
+    let (rest, port) = match PORT_REV.rfind(rid) {
         Some(i) if digits_len(&rid[i + 6..]) == rid.len() - i - 6 => {
             (&rid[..i], Some(parse_port(&rid[i + 6..])?))
         }
@@ -242,6 +286,29 @@ mod tests {
             parse_ip(b"2001:0db8:0000:0000:0000:0000:0000:0001").map(|a| a.to_string()),
             Some("2001:db8::1".to_string())
         );
+    }
+
+    #[test]
+    fn ipv4_fast_path_agrees_with_std() {
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1.2.3.0004",
+            "10.0.0.1",
+            "192.168.001.1",
+            "1.2.3.",
+            "9.9.9.99",
+            "100.200.250.255",
+        ] {
+            let want = text.parse::<Ipv4Addr>().ok();
+            assert_eq!(parse_ipv4(text.as_bytes()), want, "{text}");
+        }
     }
 
     #[test]

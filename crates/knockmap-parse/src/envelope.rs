@@ -6,11 +6,16 @@
 //! - RFC 3339 timestamps (rsyslog high precision, Debian 12):
 //!   `2026-11-21T19:16:01.123456+01:00 host sshd[123]: msg`.
 //! - RFC 5424: `<38>1 2026-11-21T18:16:01Z host sshd 123 - - msg` (structured data skipped).
+//! - FreeBSD `syslogd -v` / `-vv`: a `<4.6>` or `<auth.info>` word after the timestamp.
+//! - BusyBox `syslogd`: a `auth.info` word between host and tag.
+//! - metalog: `Nov  1 12:34:56 [sshd] msg` (program in brackets, no host).
+//! - No timestamp at all (`journalctl -o short` cut, `sshd -e`): see [`split_timeless`].
 
 use jiff::Timestamp;
 use jiff::fmt::temporal::DateTimeParser;
 use memchr::memchr;
 
+use crate::civil::{Fast, fast_rfc3339};
 use crate::text::{digits_len, parse_u32};
 use crate::time::{Clock, Yearless};
 
@@ -23,20 +28,35 @@ pub enum RawTime<'a> {
     Bsd(Yearless),
     /// An RFC 3339 / ISO 8601 timestamp, with or without an offset.
     Iso(&'a [u8]),
+    /// An instant known exactly (journald's microseconds).
+    Exact(Timestamp),
+    /// No time on the line: the clock's anchor (now, for live lines).
+    Anchor,
 }
 
 impl RawTime<'_> {
     /// The UTC instant, reading zone-less times in the clock's zone.
-    pub fn resolve(&self, clock: &Clock) -> Option<Timestamp> {
+    pub fn resolve(&self, clock: &mut Clock) -> Option<Timestamp> {
         match *self {
             RawTime::Bsd(t) => clock.resolve(t),
-            RawTime::Iso(s) => match TEMPORAL.parse_timestamp(s) {
-                Ok(ts) => Some(ts),
-                Err(_) => {
-                    let dt = TEMPORAL.parse_datetime(s).ok()?;
-                    clock.tz().to_timestamp(dt).ok()
-                }
+            RawTime::Exact(ts) => Some(ts),
+            RawTime::Anchor => Some(clock.anchor()),
+            RawTime::Iso(s) => match fast_rfc3339(s) {
+                Some(Fast::Instant(ts)) => Some(ts),
+                Some(Fast::Local(c)) => clock.local(c),
+                None => slow_iso(clock, s),
             },
+        }
+    }
+}
+
+/// Any spelling jiff's RFC 3339 / ISO 8601 parser knows.
+fn slow_iso(clock: &Clock, s: &[u8]) -> Option<Timestamp> {
+    match TEMPORAL.parse_timestamp(s) {
+        Ok(ts) => Some(ts),
+        Err(_) => {
+            let dt = TEMPORAL.parse_datetime(s).ok()?;
+            clock.tz().to_timestamp(dt).ok()
         }
     }
 }
@@ -98,6 +118,7 @@ pub fn split(line: &[u8]) -> Option<Envelope<'_>> {
 }
 
 /// Strips a leading `<PRI>`.
+#[inline]
 fn strip_pri(s: &[u8]) -> Option<&[u8]> {
     let rest = s.strip_prefix(b"<")?;
     let n = digits_len(rest);
@@ -107,14 +128,29 @@ fn strip_pri(s: &[u8]) -> Option<&[u8]> {
     rest[n..].strip_prefix(b">")
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+/// `Jan` → 0 … `Dec` → 11.
+fn month_index(mon: &[u8]) -> Option<usize> {
+    Some(match mon {
+        b"Jan" => 0,
+        b"Feb" => 1,
+        b"Mar" => 2,
+        b"Apr" => 3,
+        b"May" => 4,
+        b"Jun" => 5,
+        b"Jul" => 6,
+        b"Aug" => 7,
+        b"Sep" => 8,
+        b"Oct" => 9,
+        b"Nov" => 10,
+        b"Dec" => 11,
+        _ => return None,
+    })
+}
 
 /// `Mmm dd hh:mm:ss[.frac] ` → the time and the rest after the separating space.
 fn bsd_time(s: &[u8]) -> Option<(RawTime<'_>, &[u8])> {
     let mon = s.get(..3)?;
-    let month = MONTHS.iter().position(|m| &m[..] == mon)?;
+    let month = month_index(mon)?;
     let mut rest = s[3..].strip_prefix(b" ")?;
     if let Some(r) = rest.strip_prefix(b" ") {
         rest = r;
@@ -169,24 +205,97 @@ fn fraction_nanos(digits: &[u8]) -> i32 {
     nanos
 }
 
-/// After the timestamp: `[host ]tag: msg`. The host is absent when the first word is already a
-/// tag (FreeBSD/BusyBox local logs).
-fn host_tag_msg(rest: &[u8]) -> (Option<&[u8]>, Option<Tag<'_>>, &[u8]) {
-    let (first, after_first) = word(rest);
-    if let Some(tag) = parse_tag(first) {
+/// After the timestamp: `[<pri>] [host ][facility.level ]tag: msg`. The host is absent when
+/// the first word is already a tag (FreeBSD/BusyBox local logs, metalog's `[sshd]`).
+pub fn host_tag_msg(rest: &[u8]) -> (Option<&[u8]>, Option<Tag<'_>>, &[u8]) {
+    let (mut first, mut after_first) = word(rest);
+    // FreeBSD `syslogd -v` (`<4.6>`) and `-vv` (`<auth.info>`).
+    if first.len() > 2 && first[0] == b'<' && first[first.len() - 1] == b'>' {
+        (first, after_first) = word(after_first);
+    }
+    if let Some(tag) = parse_tag(first).or_else(|| bracket_tag(first)) {
         return (None, Some(tag), after_first);
     }
     let host = non_nil(first);
     let (second, after_second) = word(after_first);
-    match parse_tag(second) {
-        Some(tag) => (host, Some(tag), after_second),
-        None => (host, None, after_first),
+    if let Some(tag) = parse_tag(second) {
+        return (host, Some(tag), after_second);
     }
+    // BusyBox: `host auth.info sshd[1]: msg`.
+    if is_facility_level(second) {
+        let (third, after_third) = word(after_second);
+        if let Some(tag) = parse_tag(third) {
+            return (host, Some(tag), after_third);
+        }
+    }
+    (host, None, after_first)
+}
+
+/// metalog's `[sshd]`: a program name in brackets, no pid.
+fn bracket_tag(w: &[u8]) -> Option<Tag<'_>> {
+    let w = w.strip_suffix(b":").unwrap_or(w);
+    match w {
+        [b'[', name @ .., b']'] if !name.is_empty() && !name.contains(&b' ') => {
+            Some(Tag { name, pid: None })
+        }
+        _ => None,
+    }
+}
+
+/// `auth.info`, `authpriv.notice`, … as BusyBox syslogd writes them before the tag (and
+/// socklog in place of one).
+pub fn is_facility_level(w: &[u8]) -> bool {
+    let Some(dot) = w.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    matches!(
+        &w[..dot],
+        b"auth"
+            | b"authpriv"
+            | b"daemon"
+            | b"user"
+            | b"security"
+            | b"local0"
+            | b"local1"
+            | b"local2"
+            | b"local3"
+            | b"local4"
+            | b"local5"
+            | b"local6"
+            | b"local7"
+    ) && matches!(
+        &w[dot + 1..],
+        b"emerg"
+            | b"alert"
+            | b"crit"
+            | b"err"
+            | b"warn"
+            | b"warning"
+            | b"notice"
+            | b"info"
+            | b"debug"
+    )
+}
+
+/// A line without a timestamp: `host sshd[1]: msg` (journalctl output cut after the time,
+/// fail2ban's journal fixtures), `sshd[1]: msg`, or the bare message `sshd -e` writes to
+/// stderr. The time is the clock's anchor. `None` when the line is only text: the caller then
+/// decides whether the text is an sshd message.
+pub fn split_timeless(line: &[u8]) -> Option<Envelope<'_>> {
+    let (host, tag, msg) = host_tag_msg(line);
+    let tag = tag?;
+    Some(Envelope {
+        time: RawTime::Anchor,
+        host,
+        tag: Some(tag),
+        msg,
+    })
 }
 
 /// The first space-delimited word and what follows its space.
 fn word(s: &[u8]) -> (&[u8], &[u8]) {
-    match memchr(b' ', s) {
+    // Words here are short: a plain loop beats a vectorised search's set-up.
+    match s.iter().position(|&b| b == b' ') {
         Some(i) => (&s[..i], &s[i + 1..]),
         None => (s, &[]),
     }
@@ -204,12 +313,12 @@ fn parse_tag(w: &[u8]) -> Option<Tag<'_>> {
     }
     let (name, pid) = match w.strip_suffix(b"]") {
         Some(inner) => {
-            let open = memchr::memrchr(b'[', inner)?;
+            let open = inner.iter().rposition(|&b| b == b'[')?;
             (&inner[..open], Some(parse_u32(&inner[open + 1..])?))
         }
         None => (w, None),
     };
-    let name = match memchr::memrchr(b'/', name) {
+    let name = match name.iter().rposition(|&b| b == b'/') {
         Some(i) => &name[i + 1..],
         None => name,
     };
@@ -248,10 +357,16 @@ fn skip_structured_data(s: &[u8]) -> Option<&[u8]> {
     let mut i = 0;
     while s.get(i) == Some(&b'[') {
         i += 1;
+        // A `]` inside a quoted value ends nothing, escaped or not (some senders forget).
+        let mut quoted = false;
         loop {
             match s.get(i)? {
                 b'\\' => i += 2,
-                b']' => {
+                b'"' => {
+                    quoted = !quoted;
+                    i += 1;
+                }
+                b']' if !quoted => {
                     i += 1;
                     break;
                 }

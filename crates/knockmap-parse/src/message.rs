@@ -6,7 +6,9 @@
 //! therefore takes its address from the position sshd writes it in: from the right when the
 //! attacker text comes first (user names), from the left when it comes after (offers, reasons).
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::{Finder, FinderRev};
 
 use crate::addr::{
     FromPort, Host, Preamble, parse_bracketed, parse_host, parse_prefix, parse_rid, rfind_from,
@@ -14,6 +16,19 @@ use crate::addr::{
 };
 use crate::event::Kind;
 use crate::text::{digits_len, parse_u32, trim_end};
+
+static FOR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" for "));
+static PAREN_COLON: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"): "));
+static RHOST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" rhost="));
+static USER_EQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" user="));
+static NOT_ALLOWED: LazyLock<FinderRev<'static>> =
+    LazyLock::new(|| FinderRev::new(b" not allowed because "));
+static AUTH_FAIL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"Auth fail"));
+static NO_METHODS: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(b"authentication methods available"));
+static CHANGE_OF_USER: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(b": Change of username or service not allowed"));
+static COLON_SPACE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b": "));
 
 /// What one sshd message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +101,25 @@ enum Phase {
 /// Classifies one sshd message (the text after `sshd[pid]: `).
 pub fn classify(msg: &[u8]) -> Match<'_> {
     let msg = trim_end(msg);
+    let msg = strip_solaris_id(msg);
     if let Some(rest) = msg.strip_prefix(b"message repeated ") {
         return repeated(rest);
     }
     classify_inner(msg)
+}
+
+/// Solaris / illumos message ids: `[ID 800047 auth.info] Failed …`.
+fn strip_solaris_id(msg: &[u8]) -> &[u8] {
+    let Some(rest) = msg.strip_prefix(b"[ID ") else {
+        return msg;
+    };
+    match memchr::memchr(b']', rest) {
+        Some(i) => {
+            let after = &rest[i + 1..];
+            after.strip_prefix(b" ").unwrap_or(after)
+        }
+        None => msg,
+    }
 }
 
 /// rsyslog: `message repeated N times: [ <msg>]`.
@@ -124,120 +154,180 @@ fn classify_inner(msg: &[u8]) -> Match<'_> {
         .strip_prefix(b"error: ")
         .or_else(|| msg.strip_prefix(b"fatal: "))
         .unwrap_or(msg);
-
-    type Form = for<'a> fn(&'a [u8], Phase) -> Match<'a>;
-    const FORMS: &[(&[u8], Form)] = &[
-        (b"Failed ", |r, _| auth_result(r, Kind::Failed)),
-        (b"Accepted ", |r, _| auth_result(r, Kind::Accepted)),
-        (b"Invalid user ", |r, _| invalid_user(r)),
-        (b"Connection closed by ", connection_end),
-        (b"Connection reset by ", connection_end),
-        (b"Disconnected from ", disconnected),
-        (b"Received disconnect from ", received_disconnect),
-        (b"pam_", |r, _| pam_module(r)),
-        (b"PAM: ", |r, _| pam_error(r)),
-        (b"PAM ", |r, _| pam_more(r)),
-        (b"authentication failure; ", |r, _| pam_fields(r, 1)),
-        (b"maximum authentication attempts exceeded for ", |r, _| {
-            for_user_from(r, Kind::MaxAttempts, b"invalid user ")
-        }),
-        (b"Disconnecting ", |r, _| disconnecting(r)),
-        (b"User ", |r, _| user_not_allowed(r)),
-        (b"ROOT LOGIN REFUSED FROM ", |r, _| root_refused(r)),
-        (b"administratively prohibited connection for ", |r, _| {
-            for_user_from(r, Kind::InvalidUser, b"invalid user ")
-        }),
-        (b"Did not receive identification string from ", |r, _| {
-            lead_probe(r)
-        }),
-        (b"Bad protocol version identification ", |r, _| {
-            bad_protocol(r)
-        }),
-        (b"banner exchange: Connection from ", |r, _| {
-            connection_fatal(r)
-        }),
-        (b"ssh_dispatch_run_fatal: Connection from ", |r, _| {
-            connection_fatal(r)
-        }),
-        (b"ssh_dispatch_run_fatal: Connection to ", |r, _| {
-            connection_fatal(r)
-        }),
-        (b"Unable to negotiate with ", |r, _| lead_probe(r)),
-        (b"Timeout before authentication for ", |r, _| timeout(r)),
-        (b"reverse mapping checking getaddrinfo for ", |r, _| {
-            reverse_mapping(r)
-        }),
-        (b"Address ", |r, _| address_maps(r)),
-        (b"refused connect from ", |r, _| refused_connect(r)),
-        (b"drop connection #", |r, _| drop_connection(r)),
-        (b"srclimit_penalise: ", |r, _| srclimit(r)),
-    ];
-    for (prefix, form) in FORMS {
-        if let Some(rest) = m.strip_prefix(*prefix) {
-            return form(rest, phase);
-        }
+    match dispatch(m, phase) {
+        Some(hit) => hit,
+        None if is_ignored(m) => Match::Ignored,
+        None => Match::Unmatched,
     }
-    if IGNORED.iter().any(|p| m.starts_with(p)) {
-        return Match::Ignored;
-    }
-    Match::Unmatched
 }
 
-/// Known sshd messages that carry no remote attacker information.
-const IGNORED: &[&[u8]] = &[
-    b"Server listening on ",
-    b"Received signal ",
-    b"Exiting on signal",
-    b"Partial ",
-    b"Postponed ",
-    b"Starting session: ",
-    b"Close session: ",
-    b"session opened",
-    b"session closed",
-    b"Transferred: ",
-    b"Connection from ",
-    b"kex_exchange_identification: ",
-    b"Bad remote protocol version identification",
-    b"Read from socket failed",
-    b"Write failed",
-    b"Read error from remote host",
-    b"Disconnecting: ",
-    b"input_userauth_request: ",
-    b"User child is on pid",
-    b"Changed root directory",
-    b"subsystem request",
-    b"Nasty PTR record",
-    b"Timeout, client not responding",
-    b"Unable to negotiate a key exchange method",
-    b"no matching ",
-    b"beginning MaxStartups throttling",
-    b"exited MaxStartups throttling",
-    b"PerSourcePenalties logging rate-limited",
-    b"Maxstartups logging rate-limited",
-    b"Server will not fork",
-    b"Set /proc/self/oom_score_adj",
-    b"rexec line ",
-    b"Accepted key ",
-    b"Authorized to ",
-    b"Failed to ",
-    b"Did not receive identification string",
-    b"Bad packet length",
-    b"Corrupted MAC",
-    b"Missing privilege separation directory",
-];
+/// The form whose prefix `m` starts with, chosen on the first byte so a line is compared with
+/// at most three prefixes.
+fn dispatch(m: &[u8], phase: Phase) -> Option<Match<'_>> {
+    let first = *m.first()?;
+    let p = |prefix: &[u8]| m.strip_prefix(prefix);
+    Some(match first {
+        b'F' => auth_result(p(b"Failed ")?, Kind::Failed),
+        b'A' => {
+            if let Some(r) = p(b"Accepted ") {
+                auth_result(r, Kind::Accepted)
+            } else {
+                address_maps(p(b"Address ")?)
+            }
+        }
+        b'I' => invalid_user(p(b"Invalid user ")?),
+        b'C' => {
+            let r = p(b"Connection ")?;
+            let r = r
+                .strip_prefix(b"closed by ")
+                .or_else(|| r.strip_prefix(b"reset by "))?;
+            connection_end(r, phase)
+        }
+        b'D' => {
+            if let Some(r) = p(b"Disconnected from ") {
+                disconnected(r, phase)
+            } else if let Some(r) = p(b"Disconnecting ") {
+                disconnecting(r)
+            } else {
+                lead_probe(p(b"Did not receive identification string from ")?)
+            }
+        }
+        b'R' => {
+            if let Some(r) = p(b"Received disconnect from ") {
+                received_disconnect(r, phase)
+            } else {
+                root_refused(p(b"ROOT LOGIN REFUSED FROM ")?)
+            }
+        }
+        b'p' => pam_module(p(b"pam_")?),
+        b'P' => {
+            let r = p(b"PAM")?;
+            if let Some(r) = r.strip_prefix(b": ") {
+                pam_error(r)
+            } else {
+                pam_more(r.strip_prefix(b" ")?)
+            }
+        }
+        b'a' => {
+            if let Some(r) = p(b"authentication failure; ") {
+                pam_fields(r, 1)
+            } else {
+                let r = p(b"administratively prohibited connection for ")?;
+                for_user_from(r, Kind::InvalidUser, b"invalid user ")
+            }
+        }
+        b'm' => {
+            let r = p(b"maximum authentication attempts exceeded for ")?;
+            for_user_from(r, Kind::MaxAttempts, b"invalid user ")
+        }
+        b'U' => {
+            if let Some(r) = p(b"User ") {
+                user_not_allowed(r)
+            } else {
+                lead_probe(p(b"Unable to negotiate with ")?)
+            }
+        }
+        b'B' => bad_protocol(p(b"Bad protocol version identification ")?),
+        // The obfuscated-handshake patch: `Magic value check failed (N) on obfuscated
+        // handshake from IP port P`.
+        b'M' => bad_protocol(p(b"Magic value check failed ")?),
+        b'b' => connection_fatal(p(b"banner exchange: Connection from ")?),
+        b's' => {
+            if let Some(r) = p(b"ssh_dispatch_run_fatal: Connection ") {
+                let r = r
+                    .strip_prefix(b"from ")
+                    .or_else(|| r.strip_prefix(b"to "))?;
+                connection_fatal(r)
+            } else {
+                srclimit(p(b"srclimit_penalise: ")?)
+            }
+        }
+        b'T' => timeout(p(b"Timeout before authentication for ")?),
+        b'r' => {
+            if let Some(r) = p(b"reverse mapping checking getaddrinfo for ") {
+                reverse_mapping(r)
+            } else {
+                refused_connect(p(b"refused connect from ")?)
+            }
+        }
+        b'd' => drop_connection(p(b"drop connection #")?),
+        _ => return None,
+    })
+}
+
+/// Known sshd messages that carry no remote attacker information, grouped by first byte.
+fn is_ignored(m: &[u8]) -> bool {
+    let group: &[&[u8]] = match m.first() {
+        Some(b'A') => &[b"Accepted key ", b"Authorized to "],
+        Some(b'B') => &[
+            b"Bad remote protocol version identification",
+            b"Bad packet length",
+        ],
+        Some(b'C') => &[
+            b"Close session: ",
+            b"Connection from ",
+            b"Changed root directory",
+            b"Corrupted MAC",
+        ],
+        Some(b'D') => &[b"Disconnecting: ", b"Did not receive identification string"],
+        Some(b'E') => &[b"Exiting on signal"],
+        Some(b'F') => &[b"Failed to "],
+        Some(b'M') => &[
+            b"Maxstartups logging rate-limited",
+            b"Missing privilege separation directory",
+        ],
+        Some(b'N') => &[b"Nasty PTR record"],
+        Some(b'P') => &[
+            b"Partial ",
+            b"Postponed ",
+            b"PerSourcePenalties logging rate-limited",
+        ],
+        Some(b'R') => &[
+            b"Received signal ",
+            b"Read from socket failed",
+            b"Read error from remote host",
+        ],
+        Some(b'S') => &[
+            b"Server listening on ",
+            b"Starting session: ",
+            b"Server will not fork",
+            b"Set /proc/self/oom_score_adj",
+        ],
+        Some(b'T') => &[b"Transferred: ", b"Timeout, client not responding"],
+        Some(b'U') => &[
+            b"User child is on pid",
+            b"Unable to negotiate a key exchange method",
+        ],
+        Some(b'W') => &[b"Write failed"],
+        Some(b'b') => &[b"beginning MaxStartups throttling"],
+        Some(b'e') => &[b"exited MaxStartups throttling"],
+        Some(b'i') => &[b"input_userauth_request: "],
+        Some(b'k') => &[b"kex_exchange_identification: "],
+        Some(b'n') => &[b"no matching "],
+        Some(b'r') => &[b"rexec line "],
+        Some(b's') => &[b"session opened", b"session closed", b"subsystem request"],
+        _ => return false,
+    };
+    group.iter().any(|p| m.starts_with(p))
+}
 
 /// `<method> for [invalid user ]U from IP port P ssh2[: info]` (Failed, Accepted).
 fn auth_result(rest: &[u8], kind: Kind) -> Match<'_> {
-    let Some(i) = memmem::find(rest, b" for ") else {
+    let Some(i) = FOR.find(rest) else {
         return Match::Unmatched;
     };
     let method = &rest[..i];
+    // A method is one word (`password`, `keyboard-interactive/pam`, `none`, …).
+    if method.contains(&b' ') {
+        return Match::Unmatched;
+    }
     let after_for = &rest[i + 5..];
     let (invalid, who) = match after_for.strip_prefix(b"invalid user ") {
         Some(w) => (true, w),
         None => (false, after_for),
     };
-    let Some(f) = rfind_from(who, true, auth_tail) else {
+    // The port is absent only in the oldest form, which then ends with the address.
+    let Some(f) = rfind_from(who, false, auth_tail) else {
         return Match::Unmatched;
     };
     let mut hit = Hit::new(kind, f.host, f.port)
@@ -296,7 +386,7 @@ fn invalid_user(rest: &[u8]) -> Match<'_> {
 
 /// `User U from H not allowed because …`; `User U not allowed because …` (no address).
 fn user_not_allowed(rest: &[u8]) -> Match<'_> {
-    let Some(i) = memmem::rfind(rest, b" not allowed because ") else {
+    let Some(i) = NOT_ALLOWED.rfind(rest) else {
         return Match::Unmatched;
     };
     match rfind_from(&rest[..i], false, <[u8]>::is_empty) {
@@ -320,12 +410,18 @@ fn root_refused(rest: &[u8]) -> Match<'_> {
 }
 
 /// `Disconnecting <RID>: Too many authentication failures`; other reasons are ignored.
+/// `Disconnecting <RID>: Change of username or service not allowed: …` is a client breaking
+/// the protocol before authentication: a probe.
 fn disconnecting(rest: &[u8]) -> Match<'_> {
-    let Some(rid) = rest.strip_suffix(b": Too many authentication failures") else {
+    let (rid, kind) = if let Some(rid) = rest.strip_suffix(b": Too many authentication failures") {
+        (rid, Kind::MaxAttempts)
+    } else if let Some(i) = CHANGE_OF_USER.find(rest) {
+        (&rest[..i], Kind::Probe)
+    } else {
         return Match::Ignored;
     };
     match parse_rid(rid) {
-        Some(r) => Match::Hit(rid_hit(Kind::MaxAttempts, r)),
+        Some(r) => Match::Hit(rid_hit(kind, r)),
         None => Match::Unmatched,
     }
 }
@@ -369,7 +465,10 @@ fn received_disconnect(rest: &[u8], phase: Phase) -> Match<'_> {
     if !after.starts_with(b":") && port.is_some() {
         return Match::Unmatched;
     }
-    if phase != Phase::Preauth {
+    // Before 7.2 the pre-auth child's lines could lack the suffix; a client that gives up on
+    // authentication says so in the reason.
+    let gave_up = AUTH_FAIL.find(after).is_some() || NO_METHODS.find(after).is_some();
+    if phase != Phase::Preauth && !gave_up {
         return Match::Ignored;
     }
     Match::Hit(Hit::new(Kind::Disconnect, host, port))
@@ -410,7 +509,9 @@ fn bad_protocol(rest: &[u8]) -> Match<'_> {
 /// `<tag>: Connection from <RID>: <error>`: the remote id ends at the last `: ` that leaves a
 /// parseable id (the id may hold a user name with `: ` in it; sshd's error texts have none).
 fn connection_fatal(rest: &[u8]) -> Match<'_> {
-    for i in memmem::rfind_iter(rest, b": ") {
+    let mut end = rest.len();
+    while let Some(i) = COLON_SPACE.rfind(&rest[..end]) {
+        end = i;
         if let Some(r) = parse_rid(&rest[..i]) {
             let mut hit = rid_hit(Kind::Probe, r);
             if r.preamble == Preamble::User {
@@ -506,7 +607,7 @@ fn srclimit(rest: &[u8]) -> Match<'_> {
 /// `pam_<module>(sshd:auth): authentication failure; … rhost=H[  user=U]`; other PAM module
 /// lines (session opened, check pass, …) are ignored.
 fn pam_module(rest: &[u8]) -> Match<'_> {
-    let Some(i) = memmem::find(rest, b"): ") else {
+    let Some(i) = PAREN_COLON.find(rest) else {
         return Match::Ignored;
     };
     match rest[i + 3..].strip_prefix(b"authentication failure; ") {
@@ -537,7 +638,7 @@ fn pam_fields(fields: &[u8], count: u32) -> Match<'_> {
     let start = if fields.starts_with(b"rhost=") {
         0
     } else {
-        match memmem::find(fields, b" rhost=") {
+        match RHOST.find(fields) {
             Some(i) => i + 1,
             None => return Match::Ignored,
         }
@@ -552,7 +653,7 @@ fn pam_fields(fields: &[u8], count: u32) -> Match<'_> {
     };
     let mut hit = Hit::new(Kind::PamFailure, host, None);
     hit.count = count.max(1);
-    if let Some(i) = memmem::find(after, b" user=") {
+    if let Some(i) = USER_EQ.find(after) {
         hit.user = Some(&after[i + 6..]);
     }
     Match::Hit(hit)
@@ -560,13 +661,20 @@ fn pam_fields(fields: &[u8], count: u32) -> Match<'_> {
 
 /// `PAM: <pam_strerror> for [illegal user ]U from H[ via LIP]`.
 fn pam_error(rest: &[u8]) -> Match<'_> {
-    if !rest.starts_with(b"Authentication failure")
-        && !rest.starts_with(b"authentication error")
-        && !rest.starts_with(b"User not known")
+    // pam_strerror texts across Linux-PAM, OpenPAM (BSD/macOS) and their versions.
+    const FAILURES: [&[u8]; 4] = [
+        b"authentication failure",
+        b"authentication error",
+        b"user not known",
+        b"unknown user",
+    ];
+    if !FAILURES
+        .iter()
+        .any(|f| rest.len() >= f.len() && rest[..f.len()].eq_ignore_ascii_case(f))
     {
         return Match::Ignored;
     }
-    let Some(i) = memmem::find(rest, b" for ") else {
+    let Some(i) = FOR.find(rest) else {
         return Match::Unmatched;
     };
     let who = &rest[i + 5..];

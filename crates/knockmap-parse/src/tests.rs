@@ -779,12 +779,6 @@ fn ignored_lines() {
 
 #[test]
 fn unmatched_lines() {
-    assert_eq!(
-        msg(
-            "Magic value check failed (4289475479) on obfuscated handshake from 94.232.46.213 port 62730"
-        ),
-        Parsed::Unmatched
-    );
     assert_eq!(msg("something brand new"), Parsed::Unmatched);
     assert_eq!(msg(""), Parsed::Unmatched);
 }
@@ -1193,4 +1187,147 @@ fn bsd_fractional_seconds() {
 fn rfc5424_message_repeated_and_host_absent() {
     let Parsed::Event(e) = line(b"<38>1 2026-01-01T00:00:00Z - sshd - - - message repeated 2 times: [ Failed password for root from 192.0.2.1 port 2 ssh2]") else { panic!("event") };
     assert_eq!((e.host, e.pid, e.count), (None, None, 2));
+}
+
+#[track_caller]
+fn line_event(l: &[u8]) -> Event {
+    match line(l) {
+        Parsed::Event(e) => e,
+        other => panic!("{}: {other:?}", String::from_utf8_lossy(l)),
+    }
+}
+
+#[test]
+fn newer_forms() {
+    check(
+        "Magic value check failed (4289475479) on obfuscated handshake from 94.232.46.213 port 62730",
+        Kind::Probe,
+        "94.232.46.213",
+        Some(62730),
+        None,
+        None,
+    );
+    check(
+        "error: PAM: authentication failure for james from 205.186.180.88 via 192.168.1.201",
+        Kind::PamFailure,
+        "205.186.180.88",
+        None,
+        Some("james"),
+        None,
+    );
+    check(
+        "Failed password for invalid user ROOT from 2001:db8::1",
+        Kind::Failed,
+        "2001:db8::1",
+        None,
+        Some("ROOT"),
+        Some(true),
+    );
+    check(
+        "Disconnecting invalid user admin 192.0.2.117 port 44004: Change of username or service not allowed: (admin,ssh-connection) -> (user,ssh-connection) [preauth]",
+        Kind::Probe,
+        "192.0.2.117",
+        Some(44004),
+        Some("admin"),
+        Some(true),
+    );
+    check(
+        "[ID 800047 auth.info] Failed keyboard-interactive for <invalid username> from 205.186.180.55 port 42742 ssh2",
+        Kind::Failed,
+        "205.186.180.55",
+        Some(42742),
+        Some("<invalid username>"),
+        Some(false),
+    );
+}
+
+#[test]
+fn bsd_syslogd_verbose_busybox_metalog() {
+    for l in [
+        &b"Apr  2 17:51:32 <4.6> pancake sshd[55628]: Invalid user r00t from 192.0.2.100"[..],
+        b"Mar 19 23:48:18 <auth.info> pancake sshd[55517]: Invalid user r00t from 192.0.2.100",
+        b"Mar 19 23:48:18 pancake auth.info sshd[55517]: Invalid user r00t from 192.0.2.100",
+        b"Mar  3 00:17:22 [sshd] Invalid user r00t from 192.0.2.100",
+        b"Mar  3 00:17:22 [sshd]: Invalid user r00t from 192.0.2.100",
+        b"2015-05-27T04:31:27.46667 auth.info: Invalid user r00t from 192.0.2.100",
+    ] {
+        let e = line_event(l);
+        assert_eq!((e.kind, e.ip), (Kind::InvalidUser, Some(ip("192.0.2.100"))));
+    }
+    assert_eq!(
+        line(b"Mar 19 23:48:18 pancake auth.info cron[1]: Invalid user r00t from 192.0.2.100"),
+        Parsed::NotSshd
+    );
+    let mut p = parser();
+    p.parse(b"Sep 21 22:03:07 [sshd] Invalid user toto from 192.0.2.185");
+    let Parsed::Event(e) = p.parse(b"                - Last output repeated twice -") else {
+        panic!("metalog repeat")
+    };
+    assert_eq!((e.count, e.ip), (2, Some(ip("192.0.2.185"))));
+    let Parsed::Event(e) = p.parse(b"- Last output repeated 5 times -") else {
+        panic!("metalog repeat")
+    };
+    assert_eq!(e.count, 5);
+}
+
+#[test]
+fn lines_without_a_timestamp() {
+    let anchor: Timestamp = "2026-11-30T00:00:00Z".parse().expect("ts");
+    let e = line_event(b"srv sshd[13709]: Failed password for root from 192.0.2.6 port 2 ssh2");
+    assert_eq!(
+        (e.ts, e.host.as_deref(), e.pid),
+        (anchor, Some("srv"), Some(13709))
+    );
+    let e = line_event(b"sshd[1]: Invalid user a from 192.0.2.6");
+    assert_eq!((e.host, e.pid), (None, Some(1)));
+    // `sshd -e` on stderr: the bare message.
+    let e = line_event(b"Connection closed by invalid user a 192.0.2.6 port 2 [preauth]");
+    assert_eq!((e.kind, e.ts, e.pid), (Kind::Disconnect, anchor, None));
+    // Bare text that is not an sshd form about an address is not claimed.
+    assert_eq!(
+        line(b"Server listening on 0.0.0.0 port 22."),
+        Parsed::NotSshd
+    );
+    assert_eq!(
+        line(b"pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser= rhost=192.0.2.9"),
+        Parsed::NotSshd
+    );
+    assert_eq!(
+        line(b"srv cron[1]: Invalid user a from 192.0.2.6"),
+        Parsed::NotSshd
+    );
+    let mut p = parser();
+    p.set_anchor("2026-12-01T10:00:00Z".parse().expect("ts"));
+    let Parsed::Event(e) = p.parse(b"Invalid user a from 192.0.2.6") else {
+        panic!("bare")
+    };
+    assert_eq!(
+        e.ts,
+        "2026-12-01T10:00:00Z".parse::<Timestamp>().expect("ts")
+    );
+}
+
+#[test]
+fn journald_json() {
+    let l = br#"{"__REALTIME_TIMESTAMP":"1764460800000000","_SOURCE_REALTIME_TIMESTAMP":"1764460799123456","_HOSTNAME":"web-01","SYSLOG_IDENTIFIER":"sshd-session","_PID":"42","SYSLOG_PID":"41","MESSAGE":"Failed password for \"root\" from 192.0.2.7 port 22 ssh2"}"#;
+    let e = line_event(l);
+    assert_eq!(
+        (e.ts, e.host.as_deref(), e.pid, e.user.as_deref()),
+        (
+            "2025-11-29T23:59:59.123456Z"
+                .parse::<Timestamp>()
+                .expect("ts"),
+            Some("web-01"),
+            Some(41),
+            Some("\"root\"")
+        )
+    );
+    let l = br#"{"__REALTIME_TIMESTAMP":"1764460800000000","SYSLOG_IDENTIFIER":"sshd","_PID":"42","MESSAGE":[73,110,118,97,108,105,100,32,117,115,101,114,32,255,32,102,114,111,109,32,49,57,50,46,48,46,50,46,55]}"#;
+    let e = line_event(l);
+    assert_eq!((e.pid, e.user.as_deref()), (Some(42), Some("\\xff")));
+    assert_eq!(
+        line(br#"{"SYSLOG_IDENTIFIER":"CRON","MESSAGE":"Invalid user a from 192.0.2.7"}"#),
+        Parsed::NotSshd
+    );
+    assert_eq!(line(b"{not json"), Parsed::NotSshd);
 }

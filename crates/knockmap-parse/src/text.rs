@@ -19,15 +19,6 @@ pub fn lossless(bytes: &[u8]) -> String {
     out
 }
 
-/// Like [`lossless`], but `None` for an empty slice (the event contract has no empty strings).
-pub fn non_empty(bytes: &[u8]) -> Option<String> {
-    if bytes.is_empty() {
-        None
-    } else {
-        Some(lossless(bytes))
-    }
-}
-
 fn push_hex_escape(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('\\');
@@ -82,12 +73,6 @@ mod tests {
         assert_eq!(lossless(b"\xff\xfe"), "\\xff\\xfe");
         // A truncated multi-byte sequence followed by valid text.
         assert_eq!(lossless(b"a\xe2\x82b"), "a\\xe2\\x82b");
-    }
-
-    #[test]
-    fn empty_is_none() {
-        assert_eq!(non_empty(b""), None);
-        assert_eq!(non_empty(b"x").as_deref(), Some("x"));
     }
 
     #[test]

@@ -87,6 +87,7 @@ fn follow(
         }
     };
     tracing::info!(path = %source.path.display(), "following");
+    let mut parser = Parser::new(ParseOptions { tz: source.tz.clone(), year: None, anchor: Timestamp::now() });
     while !stop.load(Ordering::Relaxed) {
         let lines = match follower.read_available(BATCH_LINES) {
             Ok(lines) => lines,
@@ -100,11 +101,7 @@ fn follow(
             sleep_unless_stopped(&stop, POLL_INTERVAL);
             continue;
         }
-        let mut parser = Parser::new(ParseOptions {
-            tz: source.tz.clone(),
-            year: None,
-            anchor: Timestamp::now(),
-        });
+        parser.set_anchor(Timestamp::now());
         let events: Vec<_> = lines
             .iter()
             .filter_map(|line| match parser.parse(&line.bytes) {

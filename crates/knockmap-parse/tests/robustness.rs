@@ -1,0 +1,101 @@
+//! Property tests: any bytes, and real lines with random damage, parse without panicking, in
+//! bounded time, with the borrowed and owned paths and the JSON writer in agreement.
+
+use std::time::{Duration, Instant};
+
+use jiff::tz::TimeZone;
+use knockmap_parse::{ParseOptions, Parsed, ParsedRef, Parser};
+use proptest::prelude::*;
+
+fn parser() -> Parser {
+    Parser::new(ParseOptions {
+        tz: TimeZone::fixed(jiff::tz::offset(-5)),
+        year: None,
+        anchor: "2026-11-30T00:00:00Z".parse().expect("anchor"),
+    })
+}
+
+const SEEDS: &[&str] = &[
+    "Nov 21 19:16:01 web-01 sshd[1234]: Failed password for invalid user a b from 203.0.113.7 port 51122 ssh2",
+    "2026-11-21T19:16:01.123456+01:00 web-01 sshd-session[9]: Connection closed by authenticating user root 2001:db8::1 port 22 [preauth]",
+    "<38>1 2026-01-01T00:00:00Z h sshd 1 - [a x=\"]\"] message repeated 2 times: [ Invalid user x from 192.0.2.1 port 2]",
+    "Nov  1 00:00:00 h sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=scan.example  user=root",
+    "{\"MESSAGE\":\"Received disconnect from 192.0.2.1 port 5:11: Bye [preauth]\",\"SYSLOG_IDENTIFIER\":\"sshd\",\"__REALTIME_TIMESTAMP\":\"1700000000000000\"}",
+    "Mar 19 23:48:18 <auth.info> pancake sshd[55517]: drop connection #3 from [192.0.2.1]:5 on [192.0.2.2]:22 penalty: failed authentication",
+    "Nov  1 00:00:00 h last message repeated 3 times",
+    "- Last output repeated twice -",
+];
+
+/// One line through both paths; the result must agree, and JSON must match serde's.
+fn check(p: &mut Parser, q: &mut Parser, line: &[u8]) {
+    let start = Instant::now();
+    let owned = q.parse(line);
+    let parsed = p.parse_ref(line);
+    assert_eq!(parsed.to_parsed(), owned);
+    if let ParsedRef::Event(e) = parsed {
+        let mut out = Vec::new();
+        e.write_json(None, &mut out);
+        let Parsed::Event(ev) = owned else {
+            unreachable!()
+        };
+        assert_eq!(out, serde_json::to_vec(&ev).expect("json"));
+    }
+    assert!(start.elapsed() < Duration::from_millis(200), "slow line");
+}
+
+fn mutated() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::sample::select(SEEDS),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..8),
+    )
+        .prop_map(|(seed, edits)| {
+            let mut line = seed.as_bytes().to_vec();
+            for (at, byte, op) in edits {
+                let i = at.index(line.len() + 1);
+                match op {
+                    0 => line.insert(i, byte),
+                    1 if i < line.len() => line[i] = byte,
+                    _ if i < line.len() => {
+                        line.remove(i);
+                    }
+                    _ => line.push(byte),
+                }
+            }
+            line
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_bytes(line in prop::collection::vec(any::<u8>(), 0..600)) {
+        check(&mut parser(), &mut parser(), &line);
+    }
+
+    #[test]
+    fn damaged_real_lines(lines in prop::collection::vec(mutated(), 1..4)) {
+        let (mut p, mut q) = (parser(), parser());
+        for line in &lines {
+            check(&mut p, &mut q, line);
+        }
+    }
+}
+
+#[test]
+fn huge_lines_are_bounded() {
+    let mut p = parser();
+    for line in [
+        vec![b' '; 70_000],
+        [
+            b"Nov  1 00:00:00 h sshd[1]: Invalid user ".as_slice(),
+            &b" from ".repeat(10_000),
+        ]
+        .concat(),
+        [b"{\"A\":".as_slice(), &b"[".repeat(60_000)].concat(),
+    ] {
+        let start = Instant::now();
+        let _ = p.parse(&line);
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+}
