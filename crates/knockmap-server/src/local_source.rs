@@ -87,7 +87,11 @@ fn follow(
         }
     };
     tracing::info!(path = %source.path.display(), "following");
-    let mut parser = Parser::new(ParseOptions { tz: source.tz.clone(), year: None, anchor: Timestamp::now() });
+    let mut parser = Parser::new(ParseOptions {
+        tz: source.tz.clone(),
+        year: None,
+        anchor: Timestamp::now(),
+    });
     while !stop.load(Ordering::Relaxed) {
         let lines = match follower.read_available(BATCH_LINES) {
             Ok(lines) => lines,
