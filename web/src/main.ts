@@ -143,9 +143,10 @@ function onLiveState(state: LiveState, retryInMs?: number): void {
 const live = new LiveConnection({
   hello(m, reconnected) {
     setMeta(m);
-    // Events that happened while we were away are not replayed: fetch the totals again.
+    // Events stored before this subscription (while the page loaded, or while we were away)
+    // are not replayed: fetch the totals again now that nothing new can be missed.
+    void refreshCounts(true);
     if (reconnected) {
-      void refreshCounts(true);
       void api.recent(RECENT_LIMIT).then((r) => feed.reset(r.events ?? []), () => {});
     }
   },

@@ -127,9 +127,16 @@ pub struct ParseArgs {
     /// Zone of timestamps written without one (default: this machine's).
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
-    /// Print a summary to standard error: lines, sshd lines, events by kind, unmatched lines.
+    /// Print a summary to standard error: lines, sshd lines, events by kind, unmatched lines,
+    /// throughput.
     #[arg(long)]
     pub stats: bool,
+    /// Only classify every line and print the --stats summary (no events on standard output).
+    #[arg(long, conflicts_with = "unmatched")]
+    pub count: bool,
+    /// Print the sshd lines that matched no known form (instead of events), to find new forms.
+    #[arg(long)]
+    pub unmatched: bool,
 }
 
 /// `knockmap geoip`.

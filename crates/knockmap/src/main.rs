@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod geoip;
+mod lines;
 mod parse;
 mod paths;
 mod serve;

@@ -2,17 +2,21 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use jiff::Timestamp;
-use knockmap_parse::{Kind, ParseOptions, Parsed, Parser};
+use knockmap_parse::{Class, Kind, ParseOptions, ParsedRef, Parser};
 
 use crate::cli::ParseArgs;
+use crate::lines::LineReader;
 use crate::paths;
+
+/// Output is written in chunks of about this size.
+const OUTPUT_CHUNK: usize = 1 << 16;
 
 /// What `--stats` reports.
 #[derive(Debug, Default)]
@@ -22,14 +26,30 @@ struct Tally {
     sshd_lines: u64,
     ignored: u64,
     unmatched: u64,
+    oversized: u64,
     events: BTreeMap<Kind, u64>,
+}
+
+/// What to print for each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Events as JSON lines.
+    Events,
+    /// Nothing: classify only.
+    Count,
+    /// The unmatched sshd lines, escaped for a terminal.
+    Unmatched,
 }
 
 /// Runs `knockmap parse`.
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let tz = paths::timezone(args.timezone.as_deref())?;
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let mode = match (args.count, args.unmatched) {
+        (true, _) => Mode::Count,
+        (false, true) => Mode::Unmatched,
+        (false, false) => Mode::Events,
+    };
+    let mut out = io::stdout().lock();
     let mut tally = Tally::default();
     let started = Instant::now();
     let stdin_only = args.files.is_empty() || args.files.iter().all(|f| f.as_os_str() == "-");
@@ -45,14 +65,12 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             year: args.year,
             anchor,
         });
-        parse_stream(reader, &mut parser, &mut out, &mut tally)
-            .with_context(|| format!("reading {}", file.display()))?;
+        match parse_stream(reader, &mut parser, mode, &mut out, &mut tally) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            other => other.with_context(|| format!("reading {}", file.display()))?,
+        }
     }
-    match out.flush() {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        other => other.context("writing standard output")?,
-    }
-    if args.stats {
+    if args.stats || args.count {
         print_stats(&tally, started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
@@ -60,9 +78,9 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
 
 /// Opens a file (gzip by extension) or standard input, with the time anchor for year
 /// inference: the file's modification time, or now.
-fn open(path: &Path) -> anyhow::Result<(Box<dyn BufRead>, Timestamp)> {
+fn open(path: &Path) -> anyhow::Result<(Box<dyn Read>, Timestamp)> {
     if path.as_os_str() == "-" {
-        return Ok((Box::new(BufReader::new(io::stdin())), Timestamp::now()));
+        return Ok((Box::new(io::stdin()), Timestamp::now()));
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let anchor = file
@@ -76,71 +94,133 @@ fn open(path: &Path) -> anyhow::Result<(Box<dyn BufRead>, Timestamp)> {
     } else {
         Box::new(file)
     };
-    Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), anchor))
+    Ok((reader, anchor))
 }
 
 fn parse_stream(
-    mut reader: Box<dyn BufRead>,
+    reader: Box<dyn Read>,
     parser: &mut Parser,
+    mode: Mode,
     out: &mut impl Write,
     tally: &mut Tally,
-) -> anyhow::Result<()> {
-    let mut line = Vec::with_capacity(512);
-    let mut offset = 0u64;
-    loop {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line)?;
-        if read == 0 {
-            return Ok(());
-        }
+) -> io::Result<()> {
+    let mut lines = LineReader::new(reader);
+    let mut buffer = Vec::with_capacity(OUTPUT_CHUNK + 4096);
+    lines.for_each(|line, offset| {
         tally.lines += 1;
-        tally.bytes += read as u64;
-        match parser.parse(&line) {
-            Parsed::Event(mut event) => {
-                tally.sshd_lines += 1;
-                *tally.events.entry(event.kind).or_default() += 1;
-                event.offset = Some(offset);
-                if let Err(e) = serde_json::to_writer(&mut *out, &event)
-                    .map_err(io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"))
-                {
-                    if e.kind() == io::ErrorKind::BrokenPipe {
-                        return Ok(());
-                    }
-                    return Err(e).context("writing standard output");
+        tally.bytes += line.len() as u64 + 1;
+        let class = match mode {
+            Mode::Count => parser.classify(line),
+            Mode::Events => match parser.parse_ref(line) {
+                ParsedRef::Event(event) => {
+                    event.write_json(Some(offset), &mut buffer);
+                    buffer.push(b'\n');
+                    Class::Event(event.kind)
                 }
+                other => other.class(),
+            },
+            Mode::Unmatched => {
+                let class = parser.classify(line);
+                if class == Class::Unmatched {
+                    buffer.extend_from_slice(terminal_safe(line).as_bytes());
+                    buffer.push(b'\n');
+                }
+                class
             }
-            Parsed::Ignored => {
-                tally.sshd_lines += 1;
-                tally.ignored += 1;
-            }
-            Parsed::Unmatched => {
-                tally.sshd_lines += 1;
-                tally.unmatched += 1;
-            }
-            Parsed::NotSshd => {}
+        };
+        tally.count(class);
+        if buffer.len() >= OUTPUT_CHUNK {
+            out.write_all(&buffer)?;
+            buffer.clear();
         }
-        offset += read as u64;
+        Ok(())
+    })?;
+    tally.oversized += lines.oversized;
+    out.write_all(&buffer)?;
+    out.flush()
+}
+
+impl Tally {
+    fn count(&mut self, class: Class) {
+        match class {
+            Class::Event(kind) => {
+                self.sshd_lines += 1;
+                *self.events.entry(kind).or_default() += 1;
+            }
+            Class::Ignored => {
+                self.sshd_lines += 1;
+                self.ignored += 1;
+            }
+            Class::Unmatched => {
+                self.sshd_lines += 1;
+                self.unmatched += 1;
+            }
+            Class::NotSshd => {}
+        }
     }
+}
+
+/// A log line made safe to print on a terminal: invalid UTF-8 as `\xNN`, control and
+/// direction-changing characters as `\u{…}` escapes, so a hostile line cannot drive the
+/// terminal or hide text.
+pub fn terminal_safe(line: &[u8]) -> String {
+    let text = knockmap_parse::lossless(line);
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            safe.push_str(&c.escape_unicode().to_string());
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
 }
 
 fn print_stats(tally: &Tally, seconds: f64) {
     let events: u64 = tally.events.values().sum();
-    let mut err = io::stderr().lock();
-    let _ = writeln!(err, "lines read:        {}", tally.lines);
-    let _ = writeln!(err, "sshd lines:        {}", tally.sshd_lines);
-    let _ = writeln!(err, "events:            {events}");
+    let mut report = format!(
+        "lines read:           {}\nsshd lines:           {}\nevents:               {events}\n",
+        tally.lines, tally.sshd_lines
+    );
     for (kind, n) in &tally.events {
-        let _ = writeln!(err, "  {:<16} {n}", kind.as_str());
+        report.push_str(&format!("  {:<19} {n}\n", kind.as_str()));
     }
-    let _ = writeln!(err, "ignored sshd lines: {}", tally.ignored);
-    let _ = writeln!(err, "unmatched sshd lines: {}", tally.unmatched);
+    report.push_str(&format!("ignored sshd lines:   {}\n", tally.ignored));
+    report.push_str(&format!("unmatched sshd lines: {}\n", tally.unmatched));
+    if tally.oversized > 0 {
+        report.push_str(&format!(
+            "oversized lines:      {} (skipped)\n",
+            tally.oversized
+        ));
+    }
     if seconds > 0.0 {
-        let _ = writeln!(
-            err,
-            "throughput:        {:.1} MB/s, {:.0} lines/s",
+        report.push_str(&format!(
+            "throughput:           {:.1} MB/s, {:.0} lines/s ({:.3} s)\n",
             tally.bytes as f64 / seconds / 1e6,
-            tally.lines as f64 / seconds
+            tally.lines as f64 / seconds,
+            seconds
+        ));
+    }
+    let _ = io::stderr().lock().write_all(report.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_lines_cannot_drive_the_terminal() {
+        let line = b"sshd[1]: \x1b[2J\x1b]0;owned\x07 user \xff\xfe \xe2\x80\xaeevil";
+        let safe = terminal_safe(line);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{safe:?}"
+        );
+        assert!(
+            safe.contains("\\u{1b}[2J")
+                && safe.contains("\\xff\\xfe")
+                && safe.contains("\\u{202e}evil")
         );
     }
 }

@@ -315,8 +315,47 @@ fn parse_prints_contract_json_lines() {
     assert_eq!(events[1]["kind"], "disconnect");
     assert!(events[1].get("pid").is_some() && events[1].get("rhost").is_none());
     let stats = String::from_utf8_lossy(&output.stderr);
-    assert!(stats.contains("sshd lines:        3"), "{stats}");
+    assert_eq!(summary_value(&stats, "sshd lines:"), Some(3), "{stats}");
+    assert_eq!(summary_value(&stats, "events:"), Some(2), "{stats}");
+
+    // --count classifies without printing events; --unmatched shows unknown sshd forms,
+    // escaped so that a hostile line cannot drive the terminal.
+    append(
+        &log,
+        &["Nov 21 19:16:09 web-01 sshd[9]: Some future message \x1b[31mred from 198.51.100.1"],
+    );
+    let count = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["parse", "--count"])
+        .arg(&log)
+        .output()
+        .expect("run");
+    assert!(count.status.success() && count.stdout.is_empty());
+    let stats = String::from_utf8_lossy(&count.stderr);
+    assert_eq!(
+        summary_value(&stats, "unmatched sshd lines:"),
+        Some(1),
+        "{stats}"
+    );
+    let unmatched = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["parse", "--unmatched"])
+        .arg(&log)
+        .output()
+        .expect("run");
+    let printed = String::from_utf8_lossy(&unmatched.stdout);
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(
+        printed.contains("Some future message \\u{1b}[31mred") && !printed.contains('\x1b'),
+        "{printed}"
+    );
     drop(dir);
+}
+
+/// The number after `label` in a `--stats` summary.
+fn summary_value(summary: &str, label: &str) -> Option<u64> {
+    summary
+        .lines()
+        .find_map(|line| line.strip_prefix(label))
+        .and_then(|rest| rest.trim().parse().ok())
 }
 
 async fn next_json<S>(socket: &mut S) -> Value

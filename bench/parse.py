@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Parser throughput, side by side with its anchors, on one generated auth log.
+
+Runs in one go, on the same file:
+  knockmap parse --count FILE        classification only (whole process)
+  knockmap parse FILE > /dev/null    the JSONL output path (whole process)
+  grep -c sshd FILE                  one fixed-string scan (the ~1 GB/s anchor)
+  fail2ban-regex FILE sshd[mode=aggressive]   (the ~9k lines/s anchor; Debian package fail2ban)
+
+Prints a Markdown table of medians for BENCHMARKS.md. Usage:
+  bench/parse.py [--lines 1000000] [--runs 5] [--fail2ban-runs 1] [--no-fail2ban]
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def target_dir():
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    import json
+    return json.loads(meta)["target_directory"]
+
+
+def build():
+    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "knockmap"], cwd=ROOT, check=True)
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked", "-p", "knockmap-parse", "--features", "gen",
+         "--example", "gen_authlog"],
+        cwd=ROOT, check=True,
+    )
+
+
+def generate(path, lines, seed):
+    gen = os.path.join(target_dir(), "release", "examples", "gen_authlog")
+    with open(path, "wb") as out:
+        subprocess.run([gen, "--lines", str(lines), "--seed", str(seed)], check=True, stdout=out)
+
+
+def timed(cmd, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--fail2ban-runs", type=int, default=1)
+    ap.add_argument("--no-fail2ban", action="store_true")
+    args = ap.parse_args()
+
+    build()
+    bench_dir = os.path.join(target_dir(), "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    log = os.path.join(bench_dir, f"auth-{args.lines}-{args.seed}.log")
+    if not os.path.exists(log):
+        generate(log, args.lines, args.seed)
+    size = os.path.getsize(log)
+    knockmap = os.path.join(target_dir(), "release", "knockmap")
+
+    # Warm the page cache so every command reads from memory.
+    with open(log, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+    rows = [
+        ("knockmap parse --count (classify)", [knockmap, "parse", "--count", log], args.runs),
+        ("knockmap parse (JSONL to /dev/null)", [knockmap, "parse", log], args.runs),
+        ("grep -c sshd (fixed string)", ["grep", "-c", "sshd", log], args.runs),
+    ]
+    if not args.no_fail2ban:
+        if shutil.which("fail2ban-regex") is None:
+            sys.exit("fail2ban-regex not found: apt-get install fail2ban, or pass --no-fail2ban")
+        rows.append((
+            "fail2ban-regex sshd[mode=aggressive]",
+            ["fail2ban-regex", "--raw", "--print-no-missed", log, "sshd[mode=aggressive]"],
+            args.fail2ban_runs,
+        ))
+
+    results = []
+    for name, cmd, runs in rows:
+        times = timed(cmd, runs)
+        med = statistics.median(times)
+        results.append((name, runs, med, min(times), max(times)))
+        print(f"{name}: median {med:.3f} s over {runs} run(s)", file=sys.stderr)
+
+    f2b = next((r for r in results if r[0].startswith("fail2ban")), None)
+    print(f"Input: {args.lines:,} lines, {size / 1e6:.1f} MB (seed {args.seed}), "
+          f"{datetime.date.today()}, {platform.machine()} {os.cpu_count()} cores")
+    print()
+    print("| command | runs | median s | MB/s | lines/s | vs fail2ban (lines/s) |")
+    print("|---|---|---|---|---|---|")
+    for name, runs, med, lo, hi in results:
+        ratio = f"{f2b[2] / med:,.0f}×" if f2b else "n/a"
+        print(f"| {name} | {runs} | {med:.3f} ({lo:.3f}–{hi:.3f}) | {size / med / 1e6:,.0f} | "
+              f"{args.lines / med:,.0f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
