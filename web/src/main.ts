@@ -9,6 +9,7 @@ import { WorldMap } from "./map";
 import { MarkerLayer } from "./markers";
 import { Popup } from "./popup";
 import { StatsView } from "./stats";
+import { UnlocatedPanel } from "./unlocated";
 
 const STATS_REFRESH_MS = 30_000;
 const RECENT_LIMIT = 20;
@@ -29,6 +30,7 @@ const feed = new Feed((ip, x, y) => {
   const pos = markers.screenPosition(ip);
   void popup.open(ip, pos?.x ?? x, pos?.y ?? y);
 });
+const unlocated = new UnlocatedPanel((ip, x, y) => void popup.open(ip, x, y));
 let meta: Meta | null = null;
 
 window.knockmapTest = { markerScreenPosition: (ip) => markers.screenPosition(ip) };
@@ -92,6 +94,7 @@ async function refreshCounts(withMarkers: boolean): Promise<void> {
       const [s, mk] = await Promise.all([api.stats(), api.markers()]);
       markers.reset(mk);
       stats.set(s);
+      void unlocated.refresh();
     } else {
       stats.set(await api.stats());
     }

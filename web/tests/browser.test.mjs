@@ -190,6 +190,29 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
       { timeout: 15_000 },
     );
     assert.ok((await readCount(page, "#stat-attempts")) > before, "attempts survive a reload");
+
+    // An address without a location is counted and listed, not dropped.
+    const privateIp = "10.20.30.40";
+    await appendFile(
+      join(dir, "auth.log"),
+      `${syslogNow()} web-01 sshd[1240]: Invalid user oracle from ${privateIp} port 4444\n`,
+    );
+    await page.waitForFunction(() => (document.getElementById("stat-unlocated")?.textContent ?? "").trim() === "1", null, {
+      timeout: 15_000,
+    });
+    await page.click("#stat-unlocated");
+    await page.waitForFunction(
+      (ip) => (document.getElementById("unlocated-list")?.textContent ?? "").includes(ip),
+      privateIp,
+      { timeout: 10_000 },
+    );
+    await page.click("#unlocated-list li");
+    await page.waitForFunction(
+      (ip) => (document.querySelector(".popup")?.textContent ?? "").includes("oracle") &&
+        (document.querySelector(".popup")?.textContent ?? "").includes(ip),
+      privateIp,
+      { timeout: 10_000 },
+    );
   } catch (err) {
     const log = server.log();
     if (log) console.error(`--- knockmap serve output ---\n${log}`);

@@ -1,17 +1,9 @@
 //! Remote addresses and ports: parsing one address, and finding the trustworthy
 //! ` from <addr> port <N>` in a message whose user name is attacker-controlled.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use std::net::Ipv4Addr;
-use std::sync::LazyLock;
-
-use memchr::memmem::FinderRev;
-
-use crate::text::{digits_len, parse_u32};
-
-static FROM_REV: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b" from "));
-static PORT_REV: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b" port "));
+use crate::text::{digits_len, find_byte, leading_number, parse_u32, rfind};
 
 /// The remote end as sshd wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +18,9 @@ pub enum Host<'a> {
 
 /// Parses a numeric IP address: IPv4, IPv6 (any spelling), an optional `%zone` suffix (dropped),
 /// optional surrounding `[` `]`. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes IPv4.
+///
+/// Accepts exactly what the standard library's `IpAddr::from_str` accepts (after the zone is
+/// cut), read from bytes without going through `str`.
 pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     let s = match s {
         [b'[', inner @ .., b']'] => inner,
@@ -34,26 +29,20 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 64 {
         return None;
     }
-    if s.len() <= 15
-        && s[0].is_ascii_digit()
-        && let Some(v4) = parse_ipv4(s)
-    {
-        return Some(IpAddr::V4(v4));
+    // The readers never consume `%`: stopping on one is the end of the address proper.
+    let ends = |end: usize| end == s.len() || s[end] == b'%';
+    if let Some((v4, end)) = read_ipv4(s, 0) {
+        return ends(end).then_some(IpAddr::V4(v4));
     }
-    let s = match s.iter().position(|&b| b == b'%') {
-        Some(i) => &s[..i],
-        None => s,
-    };
-    let text = std::str::from_utf8(s).ok()?;
-    let ip: IpAddr = text.parse().ok()?;
-    Some(canonical(ip))
+    let (v6, end) = read_ipv6(s)?;
+    ends(end).then(|| canonical(IpAddr::V6(v6)))
 }
 
-/// Dotted-quad IPv4 exactly as the standard library accepts it (four decimal octets, no
-/// leading zeros), without going through `str`.
-fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+/// A dotted quad at `s[i..]` as the standard library reads one: four decimal octets of one to
+/// three digits (a fourth digit fails), no leading zeros. The address and where it ends.
+#[inline]
+fn read_ipv4(s: &[u8], mut i: usize) -> Option<(Ipv4Addr, usize)> {
     let mut octets = [0u8; 4];
-    let mut i = 0;
     for (n, octet) in octets.iter_mut().enumerate() {
         if n > 0 {
             if s.get(i) != Some(&b'.') {
@@ -64,19 +53,103 @@ fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
         let start = i;
         let mut v: u32 = 0;
         while let Some(&b) = s.get(i) {
-            if !b.is_ascii_digit() || i - start == 3 {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
                 break;
             }
-            v = v * 10 + u32::from(b - b'0');
+            if i - start == 3 {
+                return None;
+            }
+            v = v * 10 + u32::from(d);
             i += 1;
         }
         let len = i - start;
-        if len == 0 || (len > 1 && s[start] == b'0') {
+        if len == 0 || (len > 1 && s[start] == b'0') || v > 255 {
             return None;
         }
-        *octet = u8::try_from(v).ok()?;
+        *octet = v as u8;
     }
-    (i == s.len()).then_some(Ipv4Addr::from(octets))
+    Some((Ipv4Addr::from(octets), i))
+}
+
+/// One to four hex digits at `s[i..]` (a fifth fails); the value and where it ends.
+#[inline]
+fn read_hex_group(s: &[u8], mut i: usize) -> Option<(u16, usize)> {
+    let start = i;
+    let mut v: u32 = 0;
+    while let Some(&b) = s.get(i) {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => break,
+        };
+        if i - start == 4 {
+            return None;
+        }
+        v = v * 16 + u32::from(d);
+        i += 1;
+    }
+    (i > start).then_some((v as u16, i))
+}
+
+/// Colon-separated groups at `s[*pos..]` into `groups`, with an optional trailing embedded
+/// IPv4 address (when two groups are left for it): how many groups were filled and whether the
+/// IPv4 form ended them. `*pos` moves past what was read.
+fn read_groups(s: &[u8], pos: &mut usize, groups: &mut [u16]) -> (usize, bool) {
+    let limit = groups.len();
+    for i in 0..limit {
+        let start = if i > 0 {
+            if s.get(*pos) != Some(&b':') {
+                return (i, false);
+            }
+            *pos + 1
+        } else {
+            *pos
+        };
+        let group = read_hex_group(s, start);
+        // An embedded IPv4 address is tried first, as the standard library does; its first
+        // octet reads as a hex group that stops at a `.`, so only then can it succeed.
+        if i + 1 < limit
+            && group.is_some_and(|(_, end)| s.get(end) == Some(&b'.'))
+            && let Some((v4, end)) = read_ipv4(s, start)
+        {
+            let [a, b, c, d] = v4.octets();
+            groups[i] = u16::from_be_bytes([a, b]);
+            groups[i + 1] = u16::from_be_bytes([c, d]);
+            *pos = end;
+            return (i + 2, true);
+        }
+        match group {
+            Some((g, end)) => {
+                groups[i] = g;
+                *pos = end;
+            }
+            None => return (i, false),
+        }
+    }
+    (limit, false)
+}
+
+/// An IPv6 address at the start of `s`, as the standard library reads one; the address and
+/// where it ends.
+fn read_ipv6(s: &[u8]) -> Option<(Ipv6Addr, usize)> {
+    let mut pos = 0;
+    let mut head = [0u16; 8];
+    let (head_size, head_v4) = read_groups(s, &mut pos, &mut head);
+    if head_size == 8 {
+        return Some((Ipv6Addr::from(head), pos));
+    }
+    // An embedded IPv4 address only at the end, and `::` stands for at least one group.
+    if head_v4 || s.get(pos..pos + 2) != Some(b"::") {
+        return None;
+    }
+    pos += 2;
+    let mut tail = [0u16; 7];
+    let limit = 8 - (head_size + 1);
+    let (tail_size, _) = read_groups(s, &mut pos, &mut tail[..limit]);
+    head[8 - tail_size..].copy_from_slice(&tail[..tail_size]);
+    Some((Ipv6Addr::from(head), pos))
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4; everything else unchanged.
@@ -92,6 +165,7 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 
 /// Parses what sshd or PAM wrote where a remote host belongs: an address, `UNKNOWN`, or a
 /// DNS host name. Anything else (spaces, markup, empty) is `None`.
+#[inline]
 pub fn parse_host(s: &[u8]) -> Option<Host<'_>> {
     if let Some(ip) = parse_ip(s) {
         return Some(Host::Ip(ip));
@@ -131,13 +205,15 @@ pub struct FromPort<'a> {
 /// forging the address: sshd writes the real address after the user. `after_ok` says what may
 /// follow the address in this form (often: nothing), so a forged copy earlier in the line whose
 /// remainder does not fit is never taken.
+#[inline]
 pub fn rfind_from<'a>(
     s: &'a [u8],
     port_required: bool,
     after_ok: impl Fn(&[u8]) -> bool,
 ) -> Option<FromPort<'a>> {
     let mut end = s.len();
-    while let Some(i) = FROM_REV.rfind(&s[..end]) {
+    // `m`: rare in the text around ` from `.
+    while let Some(i) = rfind(&s[..end], b" from ", 4) {
         end = i;
         let tail = &s[i + 6..];
         let (host_text, rest) = split_token(tail);
@@ -162,19 +238,20 @@ pub fn rfind_from<'a>(
 }
 
 /// Splits at the first space: (token, rest starting with the space or empty).
+#[inline(always)]
 pub fn split_token(s: &[u8]) -> (&[u8], &[u8]) {
-    match s.iter().position(|&b| b == b' ') {
+    match find_byte(s, b' ') {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, &[]),
     }
 }
 
 /// Parses a leading ` port <N>`; returns the port and what follows the digits.
+#[inline]
 pub fn take_port(s: &[u8]) -> Option<(u16, &[u8])> {
     let rest = s.strip_prefix(b" port ")?;
-    let n = digits_len(rest);
-    let port = parse_port(&rest[..n])?;
-    Some((port, &rest[n..]))
+    let (n, port) = leading_number(rest)?;
+    Some((u16::try_from(port).ok()?, &rest[n..]))
 }
 
 /// Who sshd says the connection belongs to, in a "remote id" (`[<preamble> ]IP port P`).
@@ -206,8 +283,9 @@ pub struct Rid<'a> {
 /// Parses a whole remote id. The address and port are taken from the right end, so the user
 /// name (which may contain spaces and fake addresses) is everything between preamble and
 /// address.
+#[inline]
 pub fn parse_rid(rid: &[u8]) -> Option<Rid<'_>> {
-    let (rest, port) = match PORT_REV.rfind(rid) {
+    let (rest, port) = match rfind(rid, b" port ", 1) {
         Some(i) if digits_len(&rid[i + 6..]) == rid.len() - i - 6 => {
             (&rid[..i], Some(parse_port(&rid[i + 6..])?))
         }
@@ -288,6 +366,91 @@ mod tests {
         );
     }
 
+    /// The standard library's reading, for comparison.
+    fn std_ip(s: &[u8]) -> Option<IpAddr> {
+        let s = match s {
+            [b'[', inner @ .., b']'] => inner,
+            _ => s,
+        };
+        if s.is_empty() || s.len() > 64 {
+            return None;
+        }
+        let s = match s.iter().position(|&b| b == b'%') {
+            Some(i) => &s[..i],
+            None => s,
+        };
+        let ip: IpAddr = std::str::from_utf8(s).ok()?.parse().ok()?;
+        Some(canonical(ip))
+    }
+
+    #[test]
+    fn agrees_with_std_on_tricky_texts() {
+        for text in [
+            "::",
+            ":::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "::1.2.3.4",
+            "::ffff:1.2.3.4",
+            "1.2.3.4::",
+            "::1.2.3.4:5",
+            "::01.2.3.4",
+            "::1.2.3.4567",
+            "12345::",
+            "fffff::",
+            "FFFF::aBcD",
+            "1:2:3:4:5:6:7:8%eth0",
+            "fe80::1%",
+            "1.2.3.4%x",
+            "1.2.3.4.5",
+            "1.2.3",
+            "1.2.3.",
+            "01.2.3.4",
+            "0.0.0.0",
+            "255.255.255.256",
+            "[::1]",
+            "[1.2.3.4]",
+            "1:2",
+            ":1::",
+            "1::2::3",
+            "::%",
+            "%",
+        ] {
+            assert_eq!(parse_ip(text.as_bytes()), std_ip(text.as_bytes()), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn agrees_with_std(text in "[0-9a-fA-F:.%\\[\\]]{0,45}") {
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(text.as_bytes()));
+        }
+
+        #[test]
+        fn agrees_with_std_on_digits_and_dots(
+            text in "[0-9.]{6,16}|([0-9]{1,4}\\.){3}[0-9]{1,4}|0*[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.?"
+        ) {
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(text.as_bytes()));
+        }
+
+        #[test]
+        fn agrees_with_std_on_near_addresses(
+            text in "(::)?([0-9a-f]{1,5}[:.]{1,2}){1,9}([0-9]{1,4}(\\.[0-9]{1,4}){0,4})?(%[a-z0-9]{0,3})?"
+        ) {
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(text.as_bytes()));
+        }
+    }
+
     #[test]
     fn ipv4_fast_path_agrees_with_std() {
         for text in [
@@ -306,8 +469,8 @@ mod tests {
             "9.9.9.99",
             "100.200.250.255",
         ] {
-            let want = text.parse::<Ipv4Addr>().ok();
-            assert_eq!(parse_ipv4(text.as_bytes()), want, "{text}");
+            let want = text.parse::<Ipv4Addr>().ok().map(IpAddr::V4);
+            assert_eq!(parse_ip(text.as_bytes()), want, "{text}");
         }
     }
 

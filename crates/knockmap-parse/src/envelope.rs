@@ -16,7 +16,7 @@ use jiff::fmt::temporal::DateTimeParser;
 use memchr::memchr;
 
 use crate::civil::{Fast, fast_rfc3339};
-use crate::text::{digits_len, parse_u32};
+use crate::text::{digits_len, find_byte, leading_number, parse_u32};
 use crate::time::{Clock, Yearless};
 
 static TEMPORAL: DateTimeParser = DateTimeParser::new();
@@ -72,6 +72,7 @@ pub struct Tag<'a> {
 
 impl Tag<'_> {
     /// Whether this tag belongs to sshd: `sshd`, `sshd-session`, `sshd-auth`, `sshd(pam_unix)`.
+    #[inline(always)]
     pub fn is_sshd(&self) -> bool {
         matches!(
             self.name,
@@ -93,8 +94,41 @@ pub struct Envelope<'a> {
     pub msg: &'a [u8],
 }
 
+impl Envelope<'_> {
+    /// An empty envelope, for [`split_into`] to fill.
+    pub const BLANK: Envelope<'static> = Envelope {
+        time: RawTime::Anchor,
+        host: None,
+        tag: None,
+        msg: &[],
+    };
+}
+
 /// Splits a line into its envelope parts; `None` when it has no recognisable envelope.
 pub fn split(line: &[u8]) -> Option<Envelope<'_>> {
+    let mut env = Envelope::BLANK;
+    split_into(line, &mut env).then_some(env)
+}
+
+/// [`split`] into `env`, in place; `false` (and `env` unspecified) when the line has no
+/// recognisable envelope.
+#[inline]
+pub fn split_into<'a>(line: &'a [u8], env: &mut Envelope<'a>) -> bool {
+    if let Some((time, rest)) = bsd_time_fast(line) {
+        env.time = time;
+        host_tag_msg_into(rest, env);
+        return true;
+    }
+    match split_slow(line) {
+        Some(e) => {
+            *env = e;
+            true
+        }
+        None => false,
+    }
+}
+
+fn split_slow(line: &[u8]) -> Option<Envelope<'_>> {
     let mut s = line;
     if let Some(rest) = strip_pri(s) {
         if let Some(body) = rest.strip_prefix(b"1 ") {
@@ -103,8 +137,15 @@ pub fn split(line: &[u8]) -> Option<Envelope<'_>> {
         s = rest;
     }
     let (time, rest) = if s.len() >= 5 && s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-' {
-        let end = memchr(b' ', s)?;
-        (RawTime::Iso(&s[..end]), &s[end + 1..])
+        let mut end = memchr(b' ', s)?;
+        // `2018-06-26 13:22:02.108781500[+0000]`: date and time apart.
+        if end == 10 && s.get(13) == Some(&b':') && s[11..13].iter().all(u8::is_ascii_digit) {
+            end = memchr(b' ', &s[11..]).map_or(s.len(), |i| 11 + i);
+        }
+        (
+            RawTime::Iso(&s[..end]),
+            s.get(end + 1..).unwrap_or_default(),
+        )
     } else {
         bsd_time(s)?
     };
@@ -145,6 +186,66 @@ fn month_index(mon: &[u8]) -> Option<usize> {
         b"Dec" => 11,
         _ => return None,
     })
+}
+
+/// The common BSD header at fixed positions, `Mmm dd hh:mm:ss ` or `Mmm  d hh:mm:ss `, read
+/// without branching per byte; anything else (fractions, a single space before a one-digit
+/// day, `<PRI>`, bad numbers) is left to [`bsd_time`], which gives the same result for these.
+#[inline]
+fn bsd_time_fast(s: &[u8]) -> Option<(RawTime<'_>, &[u8])> {
+    let h: &[u8; 16] = s.get(..16)?.try_into().ok()?;
+    if h[3] != b' ' || h[6] != b' ' || h[9] != b':' || h[12] != b':' || h[15] != b' ' {
+        return None;
+    }
+    let d = |b: u8| b.wrapping_sub(b'0');
+    let day_tens = if h[4] == b' ' { 0 } else { d(h[4]) };
+    let digits = [
+        day_tens,
+        d(h[5]),
+        d(h[7]),
+        d(h[8]),
+        d(h[10]),
+        d(h[11]),
+        d(h[13]),
+        d(h[14]),
+    ];
+    if digits.iter().any(|&x| x > 9) {
+        return None;
+    }
+    let day = digits[0] * 10 + digits[1];
+    let hour = digits[2] * 10 + digits[3];
+    let minute = digits[4] * 10 + digits[5];
+    let second = digits[6] * 10 + digits[7];
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let month = match [h[0], h[1], h[2]] {
+        [b'J', b'a', b'n'] => 1,
+        [b'F', b'e', b'b'] => 2,
+        [b'M', b'a', b'r'] => 3,
+        [b'A', b'p', b'r'] => 4,
+        [b'M', b'a', b'y'] => 5,
+        [b'J', b'u', b'n'] => 6,
+        [b'J', b'u', b'l'] => 7,
+        [b'A', b'u', b'g'] => 8,
+        [b'S', b'e', b'p'] => 9,
+        [b'O', b'c', b't'] => 10,
+        [b'N', b'o', b'v'] => 11,
+        [b'D', b'e', b'c'] => 12,
+        _ => return None,
+    };
+    // All below 100 by the checks above.
+    Some((
+        RawTime::Bsd(Yearless {
+            month,
+            day: day as i8,
+            hour: hour as i8,
+            minute: minute as i8,
+            second: second as i8,
+            nanos: 0,
+        }),
+        &s[16..],
+    ))
 }
 
 /// `Mmm dd hh:mm:ss[.frac] ` → the time and the rest after the separating space.
@@ -208,27 +309,72 @@ fn fraction_nanos(digits: &[u8]) -> i32 {
 /// After the timestamp: `[<pri>] [host ][facility.level ]tag: msg`. The host is absent when
 /// the first word is already a tag (FreeBSD/BusyBox local logs, metalog's `[sshd]`).
 pub fn host_tag_msg(rest: &[u8]) -> (Option<&[u8]>, Option<Tag<'_>>, &[u8]) {
+    let mut env = Envelope::BLANK;
+    host_tag_msg_into(rest, &mut env);
+    (env.host, env.tag, env.msg)
+}
+
+/// [`host_tag_msg`] into `env`'s host, tag and message. Written in place: moving the parts
+/// out through a return value costs more than finding them.
+#[inline]
+fn host_tag_msg_into<'a>(rest: &'a [u8], env: &mut Envelope<'a>) {
     let (mut first, mut after_first) = word(rest);
     // FreeBSD `syslogd -v` (`<4.6>`) and `-vv` (`<auth.info>`).
     if first.len() > 2 && first[0] == b'<' && first[first.len() - 1] == b'>' {
         (first, after_first) = word(after_first);
     }
-    if let Some(tag) = parse_tag(first).or_else(|| bracket_tag(first)) {
-        return (None, Some(tag), after_first);
+    // A tag ends with `:` (`sshd[1]:`), is bracketed (`[sshd]`) or ends with `]` (`sshd[1]`,
+    // colon dropped); a host name is none of these.
+    if (first.last() == Some(&b':') || first.first() == Some(&b'[') || first.last() == Some(&b']'))
+        && let Some(tag) = parse_tag(first).or_else(|| bracket_tag(first))
+    {
+        env.host = None;
+        env.tag = Some(tag);
+        env.msg = after_first;
+        return;
     }
-    let host = non_nil(first);
+    env.host = non_nil(first);
+    if sshd_tag(after_first, env) {
+        return;
+    }
     let (second, after_second) = word(after_first);
     if let Some(tag) = parse_tag(second) {
-        return (host, Some(tag), after_second);
+        env.tag = Some(tag);
+        env.msg = after_second;
+        return;
     }
     // BusyBox: `host auth.info sshd[1]: msg`.
     if is_facility_level(second) {
         let (third, after_third) = word(after_second);
         if let Some(tag) = parse_tag(third) {
-            return (host, Some(tag), after_third);
+            env.tag = Some(tag);
+            env.msg = after_third;
+            return;
         }
     }
-    (host, None, after_first)
+    env.tag = None;
+    env.msg = after_first;
+}
+
+/// The usual `sshd[pid]: ` at the start of `s`: the tag and the message after it into `env`,
+/// as [`word`] and [`parse_tag`] would find them, in one pass.
+#[inline]
+fn sshd_tag<'a>(s: &'a [u8], env: &mut Envelope<'a>) -> bool {
+    let Some(rest) = s.strip_prefix(b"sshd[") else {
+        return false;
+    };
+    let Some((n, pid)) = leading_number(rest) else {
+        return false;
+    };
+    if rest.get(n..n + 3) != Some(b"]: ") {
+        return false;
+    }
+    env.tag = Some(Tag {
+        name: &s[..4],
+        pid: Some(pid),
+    });
+    env.msg = &rest[n + 3..];
+    true
 }
 
 /// metalog's `[sshd]`: a program name in brackets, no pid.
@@ -293,9 +439,9 @@ pub fn split_timeless(line: &[u8]) -> Option<Envelope<'_>> {
 }
 
 /// The first space-delimited word and what follows its space.
+#[inline(always)]
 fn word(s: &[u8]) -> (&[u8], &[u8]) {
-    // Words here are short: a plain loop beats a vectorised search's set-up.
-    match s.iter().position(|&b| b == b' ') {
+    match find_byte(s, b' ') {
         Some(i) => (&s[..i], &s[i + 1..]),
         None => (s, &[]),
     }
@@ -305,9 +451,13 @@ fn non_nil(s: &[u8]) -> Option<&[u8]> {
     (!s.is_empty() && s != b"-").then_some(s)
 }
 
-/// `name[pid]:` or `name:`.
+/// `name[pid]:`, `name:`, or `name[pid]` (some relays drop the colon).
 fn parse_tag(w: &[u8]) -> Option<Tag<'_>> {
-    let w = w.strip_suffix(b":")?;
+    let w = match w.strip_suffix(b":") {
+        Some(w) => w,
+        None if w.ends_with(b"]") && !w.starts_with(b"[") => w,
+        None => return None,
+    };
     if w.is_empty() {
         return None;
     }

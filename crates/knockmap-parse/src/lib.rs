@@ -8,7 +8,9 @@
 //! - `text`: lossless bytes → `String` for attacker-controlled fields;
 //! - `journald`: `journalctl -o json` lines;
 //! - `event_ref` / `json`: the borrowed event and its JSON line, written without allocating;
-//! - `civil`: calendar arithmetic for the fast timestamp paths.
+//! - `civil`: calendar arithmetic for the fast timestamp paths;
+//! - `pids`: the peer of each recent sshd process, for messages that leave the address out;
+//! - `generic`: the address in a line of any program (generic mode, [`Parser::with_generic`]).
 //!
 //! [`Parser::parse_ref`] is the allocation-free entry point (borrowed [`EventRef`], written out
 //! with [`EventRef::write_json`]); [`Parser::parse`] wraps it and returns an owned [`Event`].
@@ -37,9 +39,11 @@ mod event;
 mod event_ref;
 #[cfg(feature = "gen")]
 pub mod generate;
+mod generic;
 mod journald;
 mod json;
 mod message;
+mod pids;
 mod text;
 mod time;
 
@@ -52,7 +56,8 @@ use jiff::tz::TimeZone;
 
 use crate::addr::Host;
 use crate::envelope::{Envelope, Tag};
-use crate::message::Match;
+use crate::message::{Hit, Match};
+use crate::pids::Pids;
 use crate::text::{digits_len, parse_u32, trim_end};
 use crate::time::Clock;
 
@@ -96,31 +101,75 @@ pub enum Parsed {
 }
 
 /// A line parser. Keeps the little state that syslog needs (the previous event line, for BSD
-/// syslogd's `last message repeated N times`) and reusable buffers, so steady-state parsing
-/// does not allocate.
-#[derive(Debug)]
+/// syslogd's `last message repeated N times`; the recent sshd processes' peers, for messages
+/// that leave the address out) and reusable buffers, so steady-state parsing does not
+/// allocate.
+#[derive(Debug, Clone)]
 pub struct Parser {
-    clock: Clock,
+    st: State,
     /// The previous line when it produced an event; empty otherwise.
     prev: Vec<u8>,
     /// Decoded journald fields, for JSON lines whose strings carry escapes.
     scratch: Vec<u8>,
+    /// Whether lines of other programs that hold an address count as probes.
+    generic: bool,
 }
+
+/// What resolving a line needs besides the line: the clock and the peers of recent sshd
+/// processes.
+#[derive(Debug, Clone)]
+struct State {
+    clock: Clock,
+    pids: Pids,
+}
+
+/// Longest line the previous-line buffer is sized for up front (longer ones grow it once).
+const PREV_CAPACITY: usize = 1024;
 
 impl Parser {
     /// A parser with the given options.
     pub fn new(opts: ParseOptions) -> Parser {
         Parser {
-            clock: Clock::new(opts.tz, opts.year, opts.anchor),
-            prev: Vec::new(),
+            st: State {
+                clock: Clock::new(opts.tz, opts.year, opts.anchor),
+                pids: Pids::default(),
+            },
+            prev: Vec::with_capacity(PREV_CAPACITY),
             scratch: Vec::new(),
+            generic: false,
         }
+    }
+
+    /// Generic mode on or off (off by default): any line that is not an sshd line about an
+    /// address, but holds an IPv4 or IPv6 address, becomes a [`Kind::Probe`] event for that
+    /// address. For log files of other services (web servers, firewalls, mail).
+    ///
+    /// - sshd lines are parsed as always; the generic reading applies only to lines that give
+    ///   [`Parsed::NotSshd`] or [`Parsed::Unmatched`] (an [`Parsed::Ignored`] sshd line is one
+    ///   known not to be about an attacker, such as `Server listening on 0.0.0.0`).
+    /// - The address taken is the one after a firewall's ` SRC=`, else the FIRST address on the
+    ///   line: in web server access logs that is the client. An address is a token of digits,
+    ///   hex letters, dots and colons (optionally in `[ ]`, optionally followed by `:port`) that
+    ///   is not glued to letters or digits on either side and reads as an address; version
+    ///   numbers such as `1.2.3`, octets with leading zeros, times such as `12:34:56` and the
+    ///   unspecified addresses `0.0.0.0` and `::` are not taken.
+    /// - The time is the envelope's (BSD, RFC 3339, RFC 5424, …) when the line has one that
+    ///   reads, else the anchor ([`Parser::set_anchor`]); the host is the envelope's.
+    /// - journald JSON lines are not read generically.
+    pub fn with_generic(mut self, on: bool) -> Parser {
+        self.generic = on;
+        self
+    }
+
+    /// Whether generic mode is on (see [`Parser::with_generic`]).
+    pub fn is_generic(&self) -> bool {
+        self.generic
     }
 
     /// Moves the year-inference anchor (for live lines: now), keeping the parser's state.
     /// Lines without any timestamp (bare `sshd -e` output) get this time.
     pub fn set_anchor(&mut self, anchor: Timestamp) {
-        self.clock.set_anchor(anchor);
+        self.st.clock.set_anchor(anchor);
     }
 
     /// Parses one line (a trailing `\n` or `\r\n` is tolerated).
@@ -131,9 +180,30 @@ impl Parser {
         self.parse_ref(line).to_parsed()
     }
 
-    /// Only the class of one line (event kind, ignored, unmatched, not sshd), for counting.
+    /// Only the class of one line (event kind, ignored, unmatched, not sshd), for counting:
+    /// what `parse_ref(line).class()` gives, without building the event.
     pub fn classify(&mut self, line: &[u8]) -> Class {
-        self.parse_ref(line).class()
+        let line = trim_newline(line);
+        let mut env = Envelope::BLANK;
+        if line.len() <= MAX_LINE
+            && envelope::split_into(line, &mut env)
+            && let Some(tag) = env.tag
+            && tag.is_sshd()
+        {
+            let mut hit = Hit::BLANK;
+            let mut ts = Timestamp::UNIX_EPOCH;
+            let class = sshd(&mut self.st, &env, tag, &mut hit, &mut ts);
+            self.prev.clear();
+            match class {
+                Class::Event(_) => {
+                    self.prev.extend_from_slice(line);
+                    return class;
+                }
+                Class::Unmatched if self.generic => {}
+                _ => return class,
+            }
+        }
+        self.parse_trimmed(line).class()
     }
 
     /// Parses one line without allocating: the event's text fields borrow from `line` (or, for
@@ -141,47 +211,117 @@ impl Parser {
     ///
     /// Never panics, whatever the bytes.
     pub fn parse_ref<'a>(&'a mut self, line: &'a [u8]) -> ParsedRef<'a> {
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        self.parse_trimmed(trim_newline(line))
+    }
+
+    /// [`Parser::parse_ref`] of a line whose newline is already cut.
+    fn parse_trimmed<'a>(&'a mut self, line: &'a [u8]) -> ParsedRef<'a> {
         let Parser {
-            clock,
+            st,
             prev,
             scratch,
+            generic,
         } = self;
         if line.len() > MAX_LINE {
             prev.clear();
             return ParsedRef::Unmatched;
         }
-        let parsed = match envelope::split(line) {
+        let mut slot = Envelope::BLANK;
+        let env = envelope::split_into(line, &mut slot).then_some(&slot);
+        // The common case first: an envelope with an sshd tag.
+        if let Some(env) = env
+            && let Some(tag) = env.tag
+            && tag.is_sshd()
+        {
+            let mut hit = Hit::BLANK;
+            let mut ts = Timestamp::UNIX_EPOCH;
+            let class = sshd(st, env, tag, &mut hit, &mut ts);
+            prev.clear();
+            return match class {
+                Class::Event(_) => {
+                    prev.extend_from_slice(line);
+                    ParsedRef::Event(event_ref(env, tag, &hit, ts))
+                }
+                Class::Unmatched if *generic => generic_event(st, line, Some(env)),
+                _ => class_ref(class),
+            };
+        }
+        let parsed = match env {
             Some(env) => {
                 if env.tag.is_none()
                     && let Some(count) = repeat_count(env.msg)
                 {
                     // Keeps `prev`: syslogd may report the same message repeated again.
-                    return repeat(clock, prev, Some(&env), count);
+                    return repeat(st, prev, Some(env), count);
                 }
-                from_envelope(clock, &env)
+                match from_envelope(st, env) {
+                    ParsedRef::NotSshd if env.tag.is_none() => untagged(st, line, env),
+                    parsed => parsed,
+                }
             }
             None if line.first() == Some(&b'{') => {
                 prev.clear();
                 return match journald::parse(line, scratch) {
-                    Some(env) => from_envelope(clock, &env),
+                    Some(env) => from_envelope(st, &env),
                     None => ParsedRef::NotSshd,
                 };
             }
             None => {
                 if let Some(count) = metalog_repeat(line) {
-                    return repeat(clock, prev, None, count);
+                    return repeat(st, prev, None, count);
                 }
-                timeless(clock, line)
+                timeless(st, line)
             }
         };
         prev.clear();
-        if matches!(parsed, ParsedRef::Event(_)) {
-            prev.extend_from_slice(line);
+        match parsed {
+            ParsedRef::Event(_) => {
+                prev.extend_from_slice(line);
+                parsed
+            }
+            ParsedRef::NotSshd | ParsedRef::Unmatched if *generic => generic_event(st, line, env),
+            _ => parsed,
         }
-        parsed
     }
+}
+
+/// The line without a trailing `\n` or `\r\n`.
+#[inline]
+fn trim_newline(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The result of a class that carries no event.
+fn class_ref(class: Class) -> ParsedRef<'static> {
+    match class {
+        Class::Ignored => ParsedRef::Ignored,
+        Class::NotSshd => ParsedRef::NotSshd,
+        Class::Unmatched | Class::Event(_) => ParsedRef::Unmatched,
+    }
+}
+
+/// Generic mode: the line as a probe from the address in it, when it holds one.
+fn generic_event<'a>(st: &mut State, line: &'a [u8], env: Option<&Envelope<'a>>) -> ParsedRef<'a> {
+    let Some(ip) = generic::address(line) else {
+        return ParsedRef::NotSshd;
+    };
+    let ts = env
+        .and_then(|e| e.time.resolve(&mut st.clock))
+        .unwrap_or_else(|| st.clock.anchor());
+    ParsedRef::Event(EventRef {
+        ts,
+        host: env.and_then(|e| e.host).filter(|h| !h.is_empty()),
+        pid: env.and_then(|e| e.tag).and_then(|t| t.pid),
+        kind: Kind::Probe,
+        ip: Some(ip),
+        rhost: None,
+        port: None,
+        user: None,
+        method: None,
+        invalid_user: None,
+        count: 1,
+    })
 }
 
 /// The previous event line again, `count` times: BSD syslogd's `<ts> <host> last message
@@ -189,7 +329,7 @@ impl Parser {
 /// repeated N times -` (no time of its own: the previous line's). Nothing when the previous
 /// line gave no event.
 fn repeat<'a>(
-    clock: &mut Clock,
+    st: &mut State,
     prev: &'a [u8],
     env: Option<&Envelope<'_>>,
     count: u32,
@@ -201,14 +341,14 @@ fn repeat<'a>(
             None => return ParsedRef::NotSshd,
         },
     };
-    let ParsedRef::Event(mut ev) = from_envelope(clock, &prev_env) else {
+    let ParsedRef::Event(mut ev) = from_envelope(st, &prev_env) else {
         return ParsedRef::NotSshd;
     };
     if let Some(env) = env {
         if prev_env.host != env.host {
             return ParsedRef::NotSshd;
         }
-        let Some(ts) = env.time.resolve(clock) else {
+        let Some(ts) = env.time.resolve(&mut st.clock) else {
             return ParsedRef::Unmatched;
         };
         ev.ts = ts;
@@ -227,29 +367,60 @@ fn split(line: &[u8]) -> Option<Envelope<'_>> {
 
 /// A line with no timestamp: `[host ]sshd[pid]: msg`, or a bare sshd message (`sshd -e`), at
 /// the anchor's time. A bare text counts only when it is an sshd form about an address.
-fn timeless<'a>(clock: &mut Clock, line: &'a [u8]) -> ParsedRef<'a> {
+fn timeless<'a>(st: &mut State, line: &'a [u8]) -> ParsedRef<'a> {
     if let Some(env) = envelope::split_timeless(line)
         && env.tag.is_some_and(|t| t.is_sshd())
     {
-        return from_envelope(clock, &env);
+        return from_envelope(st, &env);
     }
-    if foreign_pam(line) {
+    bare(st, envelope::RawTime::Anchor, None, line)
+}
+
+/// A timestamp with no program tag after it (`2018-06-26 13:22:02.1 Failed password for …`,
+/// or `host Failed password …`): the text counts only as an sshd form about an address.
+fn untagged<'a>(st: &mut State, line: &'a [u8], env: &Envelope<'a>) -> ParsedRef<'a> {
+    // The text after the timestamp: the host word (if any) and the message after it.
+    let body = match env.host {
+        Some(h) => {
+            let start = (h.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+            line.get(start..).unwrap_or(env.msg)
+        }
+        None => env.msg,
+    };
+    match bare(st, env.time, None, body) {
+        ParsedRef::NotSshd if env.host.is_some() => bare(st, env.time, env.host, env.msg),
+        parsed => parsed,
+    }
+}
+
+/// A bare message, as sshd would log it, with no tag to go by: only an sshd form about an
+/// address counts.
+fn bare<'a>(
+    st: &mut State,
+    time: envelope::RawTime<'a>,
+    host: Option<&'a [u8]>,
+    msg: &'a [u8],
+) -> ParsedRef<'a> {
+    if foreign_pam(msg) {
         return ParsedRef::NotSshd;
     }
     let env = Envelope {
-        time: envelope::RawTime::Anchor,
-        host: None,
-        tag: Some(Tag {
-            name: b"sshd",
-            pid: None,
-        }),
-        msg: line,
+        time,
+        host,
+        tag: Some(SSHD),
+        msg,
     };
-    match from_envelope(clock, &env) {
+    match from_envelope(st, &env) {
         event @ ParsedRef::Event(_) => event,
         _ => ParsedRef::NotSshd,
     }
 }
+
+/// The tag given to sshd text found without one.
+const SSHD: Tag<'static> = Tag {
+    name: b"sshd",
+    pid: None,
+};
 
 /// A PAM module line of another service (`pam_unix(dovecot:auth): …`): with no program tag
 /// to go by, only the `sshd` PAM service is taken.
@@ -276,43 +447,71 @@ fn metalog_repeat(line: &[u8]) -> Option<u32> {
     }
 }
 
-/// Turns a split line into the parse result.
-fn from_envelope<'a>(clock: &mut Clock, env: &Envelope<'a>) -> ParsedRef<'a> {
-    let Some(tag) = env.tag else {
-        return ParsedRef::NotSshd;
-    };
-    if !tag.is_sshd() {
-        // socklog writes the facility where the program goes (`auth.info: Invalid user …`):
-        // the program is unknown, so the text counts only as an sshd form about an address.
-        if envelope::is_facility_level(tag.name) && !foreign_pam(env.msg) {
-            let env = Envelope {
-                tag: Some(Tag {
-                    name: b"sshd",
-                    pid: None,
-                }),
-                ..*env
-            };
-            if let event @ ParsedRef::Event(_) = from_envelope(clock, &env) {
-                return event;
+/// Classifies the message of a line with an sshd tag, filling `hit` (and `ts`, for an
+/// event); keeps the table of process peers up to date and ties address-less messages to it.
+/// Small results and out-parameters: moving large values between calls costs more than the
+/// work itself here.
+#[inline]
+fn sshd<'a>(
+    st: &mut State,
+    env: &Envelope<'a>,
+    tag: Tag<'a>,
+    hit: &mut Hit<'a>,
+    ts: &mut Timestamp,
+) -> Class {
+    match message::classify(env.msg, hit) {
+        Match::Hit => {}
+        Match::Ignored => return Class::Ignored,
+        Match::Unmatched => return Class::Unmatched,
+        Match::Peer => {
+            if let (Host::Ip(ip), Some(pid)) = (hit.host, tag.pid)
+                && let Some(at) = env.time.resolve(&mut st.clock)
+            {
+                st.pids.record(env.host, pid, ip, hit.port, at);
             }
+            return Class::Ignored;
         }
-        return ParsedRef::NotSshd;
+        Match::Orphan => {
+            let Some(pid) = tag.pid else {
+                return Class::Ignored;
+            };
+            let Some(at) = env.time.resolve(&mut st.clock) else {
+                return Class::Unmatched;
+            };
+            return match st.pids.lookup(env.host, pid, at) {
+                Some((ip, port)) => {
+                    hit.host = Host::Ip(ip);
+                    hit.port = port;
+                    *ts = at;
+                    Class::Event(hit.kind)
+                }
+                None => Class::Ignored,
+            };
+        }
     }
-    let hit = match message::classify(env.msg) {
-        Match::Hit(hit) => hit,
-        Match::Ignored => return ParsedRef::Ignored,
-        Match::Unmatched => return ParsedRef::Unmatched,
+    // `UNKNOWN port 65535`: not a network peer.
+    if hit.host == Host::Unknown {
+        return Class::Ignored;
+    }
+    let Some(at) = env.time.resolve(&mut st.clock) else {
+        return Class::Unmatched;
     };
+    if let (Host::Ip(ip), Some(pid)) = (hit.host, tag.pid) {
+        st.pids.record(env.host, pid, ip, hit.port, at);
+    }
+    *ts = at;
+    Class::Event(hit.kind)
+}
+
+/// The event of a line whose message gave `hit`.
+#[inline]
+fn event_ref<'a>(env: &Envelope<'a>, tag: Tag<'a>, hit: &Hit<'a>, ts: Timestamp) -> EventRef<'a> {
     let (ip, rhost) = match hit.host {
         Host::Ip(ip) => (Some(ip), hit.name),
         Host::Name(name) => (None, Some(name)),
-        // `UNKNOWN port 65535`: not a network peer.
-        Host::Unknown => return ParsedRef::Ignored,
+        Host::Unknown => (None, None),
     };
-    let Some(ts) = env.time.resolve(clock) else {
-        return ParsedRef::Unmatched;
-    };
-    ParsedRef::Event(EventRef {
+    EventRef {
         ts,
         host: env.host.filter(|h| !h.is_empty()),
         pid: tag.pid,
@@ -324,7 +523,61 @@ fn from_envelope<'a>(clock: &mut Clock, env: &Envelope<'a>) -> ParsedRef<'a> {
         method: hit.method.filter(|m| !m.is_empty()),
         invalid_user: hit.invalid_user,
         count: hit.count.max(1),
-    })
+    }
+}
+
+/// Turns a split line into the parse result.
+fn from_envelope<'a>(st: &mut State, env: &Envelope<'a>) -> ParsedRef<'a> {
+    let Some(tag) = env.tag else {
+        return ParsedRef::NotSshd;
+    };
+    if !tag.is_sshd() {
+        if envelope::is_facility_level(tag.name) {
+            return socklog(st, env);
+        }
+        return ParsedRef::NotSshd;
+    }
+    let mut hit = Hit::BLANK;
+    let mut ts = Timestamp::UNIX_EPOCH;
+    match sshd(st, env, tag, &mut hit, &mut ts) {
+        Class::Event(_) => ParsedRef::Event(event_ref(env, tag, &hit, ts)),
+        class => class_ref(class),
+    }
+}
+
+/// socklog writes the facility where the program goes (`auth.info: Invalid user …`), and some
+/// setups pass a whole syslog line through it (`auth.info: May 27 04:31:28 sshd[1]: …`,
+/// `auth.info: sshd[1]: …`). An inner sshd line is taken with the outer (more precise) time;
+/// else the program is unknown, and the text counts only as an sshd form about an address.
+fn socklog<'a>(st: &mut State, env: &Envelope<'a>) -> ParsedRef<'a> {
+    let msg = trim_start(env.msg);
+    let inner = envelope::split(msg)
+        .filter(|e| e.tag.is_some())
+        .or_else(|| envelope::split_timeless(msg));
+    if let Some(inner) = inner
+        && let Some(tag) = inner.tag
+        && tag.is_sshd()
+    {
+        let inner = Envelope {
+            time: env.time,
+            host: inner.host.or(env.host),
+            tag: Some(tag),
+            msg: trim_start(inner.msg),
+        };
+        return match from_envelope(st, &inner) {
+            event @ ParsedRef::Event(_) => event,
+            _ => ParsedRef::NotSshd,
+        };
+    }
+    bare(st, env.time, env.host, msg)
+}
+
+/// Removes leading ASCII spaces.
+fn trim_start(mut s: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = s {
+        s = rest;
+    }
+    s
 }
 
 #[cfg(test)]

@@ -11,16 +11,12 @@ use std::sync::LazyLock;
 use memchr::memmem::{Finder, FinderRev};
 
 use crate::addr::{
-    FromPort, Host, Preamble, parse_bracketed, parse_host, parse_prefix, parse_rid, rfind_from,
-    split_token, take_port,
+    FromPort, Host, Preamble, parse_bracketed, parse_host, parse_port, parse_prefix, parse_rid,
+    rfind_from, split_token, take_port,
 };
 use crate::event::Kind;
-use crate::text::{digits_len, parse_u32, trim_end};
+use crate::text::{digits_len, find, parse_u32, trim_end};
 
-static FOR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" for "));
-static PAREN_COLON: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"): "));
-static RHOST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" rhost="));
-static USER_EQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" user="));
 static NOT_ALLOWED: LazyLock<FinderRev<'static>> =
     LazyLock::new(|| FinderRev::new(b" not allowed because "));
 static AUTH_FAIL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"Auth fail"));
@@ -30,11 +26,20 @@ static CHANGE_OF_USER: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new(b": Change of username or service not allowed"));
 static COLON_SPACE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b": "));
 
-/// What one sshd message is about.
+/// What one sshd message is about. The fields of a hit are written into the caller's slot
+/// rather than returned: the slot is large, and moving it through each layer was a good part
+/// of the cost of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Match<'a> {
-    /// A message about a remote address.
-    Hit(Hit<'a>),
+pub enum Match {
+    /// A message about a remote address: the slot holds its fields.
+    Hit,
+    /// A message about a connection that leaves the address out: the slot holds the kind (and
+    /// user), its host is [`Host::Unknown`]; the address is the one an earlier line of the same
+    /// sshd process gave.
+    Orphan,
+    /// A message naming the peer of this sshd process that is not an event itself (`Connection
+    /// from IP port P on …`): the slot's host and port say who it is.
+    Peer,
     /// A known message that is not about a remote address (or is post-auth housekeeping).
     Ignored,
     /// No known form.
@@ -63,6 +68,25 @@ pub struct Hit<'a> {
 }
 
 impl<'a> Hit<'a> {
+    /// A blank slot for [`classify`] to fill.
+    pub const BLANK: Hit<'static> = Hit {
+        kind: Kind::Probe,
+        host: Host::Unknown,
+        name: None,
+        port: None,
+        user: None,
+        method: None,
+        invalid_user: None,
+        count: 1,
+    };
+
+    /// Stores `hit` in this slot: the result of a form that matched.
+    #[inline]
+    fn put(&mut self, hit: Hit<'a>) -> Match {
+        *self = hit;
+        Match::Hit
+    }
+
     fn new(kind: Kind, host: Host<'a>, port: Option<u16>) -> Hit<'a> {
         Hit {
             kind,
@@ -99,13 +123,13 @@ enum Phase {
 }
 
 /// Classifies one sshd message (the text after `sshd[pid]: `).
-pub fn classify(msg: &[u8]) -> Match<'_> {
+pub fn classify<'a>(msg: &'a [u8], out: &mut Hit<'a>) -> Match {
     let msg = trim_end(msg);
     let msg = strip_solaris_id(msg);
     if let Some(rest) = msg.strip_prefix(b"message repeated ") {
-        return repeated(rest);
+        return repeated(rest, out);
     }
-    classify_inner(msg)
+    classify_inner(msg, out)
 }
 
 /// Solaris / illumos message ids: `[ID 800047 auth.info] Failed …`.
@@ -123,7 +147,7 @@ fn strip_solaris_id(msg: &[u8]) -> &[u8] {
 }
 
 /// rsyslog: `message repeated N times: [ <msg>]`.
-fn repeated(rest: &[u8]) -> Match<'_> {
+fn repeated<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let n = digits_len(rest);
     let Some(count) = parse_u32(&rest[..n]) else {
         return Match::Unmatched;
@@ -133,16 +157,14 @@ fn repeated(rest: &[u8]) -> Match<'_> {
     };
     let inner = inner.strip_suffix(b"]").unwrap_or(inner);
     let inner = inner.strip_prefix(b" ").unwrap_or(inner);
-    match classify_inner(trim_end(inner)) {
-        Match::Hit(mut hit) => {
-            hit.count = hit.count.saturating_mul(count.max(1));
-            Match::Hit(hit)
-        }
-        other => other,
+    let m = classify_inner(trim_end(inner), out);
+    if matches!(m, Match::Hit | Match::Orphan) {
+        out.count = out.count.saturating_mul(count.max(1));
     }
+    m
 }
 
-fn classify_inner(msg: &[u8]) -> Match<'_> {
+fn classify_inner<'a>(msg: &'a [u8], out: &mut Hit<'a>) -> Match {
     let (msg, phase) = if let Some(m) = msg.strip_suffix(b" [preauth]") {
         (m, Phase::Preauth)
     } else if let Some(m) = msg.strip_suffix(b" [postauth]") {
@@ -154,105 +176,163 @@ fn classify_inner(msg: &[u8]) -> Match<'_> {
         .strip_prefix(b"error: ")
         .or_else(|| msg.strip_prefix(b"fatal: "))
         .unwrap_or(msg);
-    match dispatch(m, phase) {
-        Some(hit) => hit,
-        None if is_ignored(m) => Match::Ignored,
-        None => Match::Unmatched,
+    if let Some(found) = dispatch(m, phase, out) {
+        return found;
+    }
+    if let Some(found) = orphan(m, out).or_else(|| peer(m, out)) {
+        return found;
+    }
+    if is_ignored(m) {
+        Match::Ignored
+    } else {
+        Match::Unmatched
     }
 }
 
 /// The form whose prefix `m` starts with, chosen on the first byte so a line is compared with
 /// at most three prefixes.
-fn dispatch(m: &[u8], phase: Phase) -> Option<Match<'_>> {
+fn dispatch<'a>(m: &'a [u8], phase: Phase, out: &mut Hit<'a>) -> Option<Match> {
     let first = *m.first()?;
     let p = |prefix: &[u8]| m.strip_prefix(prefix);
     Some(match first {
-        b'F' => auth_result(p(b"Failed ")?, Kind::Failed),
+        b'F' => auth_result(p(b"Failed ")?, Kind::Failed, out),
         b'A' => {
             if let Some(r) = p(b"Accepted ") {
-                auth_result(r, Kind::Accepted)
+                auth_result(r, Kind::Accepted, out)
             } else {
-                address_maps(p(b"Address ")?)
+                address_maps(p(b"Address ")?, out)
             }
         }
-        b'I' => invalid_user(p(b"Invalid user ")?),
+        b'I' => invalid_user(p(b"Invalid user ")?, out),
         b'C' => {
             let r = p(b"Connection ")?;
             let r = r
                 .strip_prefix(b"closed by ")
                 .or_else(|| r.strip_prefix(b"reset by "))?;
-            connection_end(r, phase)
+            connection_end(r, phase, out)
         }
         b'D' => {
             if let Some(r) = p(b"Disconnected from ") {
-                disconnected(r, phase)
+                disconnected(r, phase, out)
             } else if let Some(r) = p(b"Disconnecting ") {
-                disconnecting(r)
+                disconnecting(r, out)
             } else {
-                lead_probe(p(b"Did not receive identification string from ")?)
+                lead_probe(p(b"Did not receive identification string from ")?, out)
             }
         }
         b'R' => {
             if let Some(r) = p(b"Received disconnect from ") {
-                received_disconnect(r, phase)
+                received_disconnect(r, phase, out)
             } else {
-                root_refused(p(b"ROOT LOGIN REFUSED FROM ")?)
+                root_refused(p(b"ROOT LOGIN REFUSED FROM ")?, out)
             }
         }
-        b'p' => pam_module(p(b"pam_")?),
+        b'p' => pam_module(p(b"pam_")?, out),
         b'P' => {
             let r = p(b"PAM")?;
             if let Some(r) = r.strip_prefix(b": ") {
-                pam_error(r)
+                pam_error(r, out)
             } else {
-                pam_more(r.strip_prefix(b" ")?)
+                pam_more(r.strip_prefix(b" ")?, out)
             }
         }
         b'a' => {
             if let Some(r) = p(b"authentication failure; ") {
-                pam_fields(r, 1)
+                pam_fields(r, 1, out)
             } else {
                 let r = p(b"administratively prohibited connection for ")?;
-                for_user_from(r, Kind::InvalidUser, b"invalid user ")
+                for_user_from(r, Kind::InvalidUser, b"invalid user ", out)
             }
         }
         b'm' => {
             let r = p(b"maximum authentication attempts exceeded for ")?;
-            for_user_from(r, Kind::MaxAttempts, b"invalid user ")
+            for_user_from(r, Kind::MaxAttempts, b"invalid user ", out)
         }
         b'U' => {
             if let Some(r) = p(b"User ") {
-                user_not_allowed(r)
+                user_not_allowed(r, out)
             } else {
-                lead_probe(p(b"Unable to negotiate with ")?)
+                lead_probe(p(b"Unable to negotiate with ")?, out)
             }
         }
-        b'B' => bad_protocol(p(b"Bad protocol version identification ")?),
+        b'B' => bad_protocol(p(b"Bad protocol version identification ")?, out),
         // The obfuscated-handshake patch: `Magic value check failed (N) on obfuscated
         // handshake from IP port P`.
-        b'M' => bad_protocol(p(b"Magic value check failed ")?),
-        b'b' => connection_fatal(p(b"banner exchange: Connection from ")?),
+        b'M' => bad_protocol(p(b"Magic value check failed ")?, out),
+        b'b' => connection_fatal(p(b"banner exchange: Connection from ")?, out),
         b's' => {
             if let Some(r) = p(b"ssh_dispatch_run_fatal: Connection ") {
                 let r = r
                     .strip_prefix(b"from ")
                     .or_else(|| r.strip_prefix(b"to "))?;
-                connection_fatal(r)
+                connection_fatal(r, out)
             } else {
-                srclimit(p(b"srclimit_penalise: ")?)
+                srclimit(p(b"srclimit_penalise: ")?, out)
             }
         }
-        b'T' => timeout(p(b"Timeout before authentication for ")?),
+        b'T' => timeout(p(b"Timeout before authentication for ")?, out),
         b'r' => {
             if let Some(r) = p(b"reverse mapping checking getaddrinfo for ") {
-                reverse_mapping(r)
+                reverse_mapping(r, out)
             } else {
-                refused_connect(p(b"refused connect from ")?)
+                refused_connect(p(b"refused connect from ")?, out)
             }
         }
-        b'd' => drop_connection(p(b"drop connection #")?),
+        b'd' => drop_connection(p(b"drop connection #")?, out),
         _ => return None,
     })
+}
+
+/// The pre-auth messages that leave the address out, with the kind each implies: scanners'
+/// handshake failures are probes; `Disconnecting: Too many authentication failures[ for U]`
+/// (before 7.5) is `max_attempts`; `input_userauth_request: invalid user U` is `invalid_user`.
+fn orphan<'a>(m: &'a [u8], out: &mut Hit<'a>) -> Option<Match> {
+    const PROBES: [&[u8]; 5] = [
+        b"kex_exchange_identification: ",
+        b"Read from socket failed",
+        b"Unable to negotiate a key exchange method",
+        b"no matching ",
+        b"Bad remote protocol version identification",
+    ];
+    let mut hit = Hit::new(Kind::Probe, Host::Unknown, None);
+    if let Some(rest) = m.strip_prefix(b"Disconnecting: Too many authentication failures") {
+        hit.kind = Kind::MaxAttempts;
+        match rest {
+            [] => {}
+            _ => hit.user = Some(rest.strip_prefix(b" for ")?),
+        }
+    } else if let Some(user) = m.strip_prefix(b"input_userauth_request: invalid user ") {
+        hit = hit.user(user).invalid(true);
+        hit.kind = Kind::InvalidUser;
+    } else if !PROBES.iter().any(|p| m.starts_with(p)) {
+        return None;
+    }
+    *out = hit;
+    Some(Match::Orphan)
+}
+
+/// `Connection from IP port P[ on LIP port LP[ rdomain "x"]]` (VERBOSE), and the
+/// `SSH: Server;Ltype: …;Remote: IP-PORT;…` lines of a logging patch: who this process serves.
+fn peer<'a>(m: &'a [u8], out: &mut Hit<'a>) -> Option<Match> {
+    let (host, port) = if let Some(rest) = m.strip_prefix(b"Connection from ") {
+        let (host, port, after) = lead_host_port(rest)?;
+        if !after.is_empty() && !after.starts_with(b" on ") {
+            return None;
+        }
+        (host, port)
+    } else {
+        let rest = m.strip_prefix(b"SSH: Server;")?;
+        let at = find(rest, b";Remote: ", 3)?;
+        let field = &rest[at + 9..];
+        let field = &field[..memchr::memchr(b';', field).unwrap_or(field.len())];
+        let dash = memchr::memrchr(b'-', field)?;
+        (parse_host(&field[..dash])?, parse_port(&field[dash + 1..]))
+    };
+    if !matches!(host, Host::Ip(_)) {
+        return None;
+    }
+    *out = Hit::new(Kind::Probe, host, port);
+    Some(Match::Peer)
 }
 
 /// Known sshd messages that carry no remote attacker information, grouped by first byte.
@@ -312,8 +392,8 @@ fn is_ignored(m: &[u8]) -> bool {
 }
 
 /// `<method> for [invalid user ]U from IP port P ssh2[: info]` (Failed, Accepted).
-fn auth_result(rest: &[u8], kind: Kind) -> Match<'_> {
-    let Some(i) = FOR.find(rest) else {
+fn auth_result<'a>(rest: &'a [u8], kind: Kind, out: &mut Hit<'a>) -> Match {
+    let Some(i) = find(rest, b" for ", 1) else {
         return Match::Unmatched;
     };
     let method = &rest[..i];
@@ -334,7 +414,7 @@ fn auth_result(rest: &[u8], kind: Kind) -> Match<'_> {
         .user(f.before)
         .invalid(invalid);
     hit.method = Some(method);
-    Match::Hit(hit)
+    out.put(hit)
 }
 
 /// What may follow `from IP port P` in an authentication result.
@@ -347,13 +427,13 @@ fn auth_tail(after: &[u8]) -> bool {
 }
 
 /// `[<invalid>]U from IP port P[ ssh2]` for forms without a method.
-fn for_user_from<'a>(rest: &'a [u8], kind: Kind, invalid_word: &[u8]) -> Match<'a> {
+fn for_user_from<'a>(rest: &'a [u8], kind: Kind, invalid_word: &[u8], out: &mut Hit<'a>) -> Match {
     let (invalid, who) = match rest.strip_prefix(invalid_word) {
         Some(w) => (true, w),
         None => (false, rest),
     };
     match rfind_from(who, false, |a| a.is_empty() || auth_tail(a)) {
-        Some(f) => Match::Hit(
+        Some(f) => out.put(
             Hit::new(kind, f.host, f.port)
                 .user(f.before)
                 .invalid(invalid),
@@ -363,10 +443,10 @@ fn for_user_from<'a>(rest: &'a [u8], kind: Kind, invalid_word: &[u8]) -> Match<'
 }
 
 /// `Invalid user U from IP[ port P]` (U may be empty).
-fn invalid_user(rest: &[u8]) -> Match<'_> {
+fn invalid_user<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     // An empty user leaves `Invalid user  from …`, so the rest starts with ` from `.
     if let Some(f) = rfind_from(rest, false, <[u8]>::is_empty) {
-        return Match::Hit(
+        return out.put(
             Hit::new(Kind::InvalidUser, f.host, f.port)
                 .user(f.before)
                 .invalid(true),
@@ -375,7 +455,7 @@ fn invalid_user(rest: &[u8]) -> Match<'_> {
     if let Some(tail) = rest.strip_prefix(b"from ")
         && let Some((host, port, [])) = lead_host_port(tail)
     {
-        return Match::Hit(
+        return out.put(
             Hit::new(Kind::InvalidUser, host, port)
                 .user(b"")
                 .invalid(true),
@@ -385,14 +465,14 @@ fn invalid_user(rest: &[u8]) -> Match<'_> {
 }
 
 /// `User U from H not allowed because …`; `User U not allowed because …` (no address).
-fn user_not_allowed(rest: &[u8]) -> Match<'_> {
+fn user_not_allowed<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let Some(i) = NOT_ALLOWED.rfind(rest) else {
         return Match::Unmatched;
     };
     match rfind_from(&rest[..i], false, <[u8]>::is_empty) {
         Some(FromPort {
             before, host, port, ..
-        }) => Match::Hit(
+        }) => out.put(
             Hit::new(Kind::InvalidUser, host, port)
                 .user(before)
                 .invalid(true),
@@ -402,9 +482,9 @@ fn user_not_allowed(rest: &[u8]) -> Match<'_> {
 }
 
 /// `ROOT LOGIN REFUSED FROM IP[ port P]`.
-fn root_refused(rest: &[u8]) -> Match<'_> {
+fn root_refused<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     match lead_host_port(rest) {
-        Some((host, port, [])) => Match::Hit(Hit::new(Kind::InvalidUser, host, port).user(b"root")),
+        Some((host, port, [])) => out.put(Hit::new(Kind::InvalidUser, host, port).user(b"root")),
         _ => Match::Unmatched,
     }
 }
@@ -412,7 +492,7 @@ fn root_refused(rest: &[u8]) -> Match<'_> {
 /// `Disconnecting <RID>: Too many authentication failures`; other reasons are ignored.
 /// `Disconnecting <RID>: Change of username or service not allowed: …` is a client breaking
 /// the protocol before authentication: a probe.
-fn disconnecting(rest: &[u8]) -> Match<'_> {
+fn disconnecting<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let (rid, kind) = if let Some(rid) = rest.strip_suffix(b": Too many authentication failures") {
         (rid, Kind::MaxAttempts)
     } else if let Some(i) = CHANGE_OF_USER.find(rest) {
@@ -421,7 +501,7 @@ fn disconnecting(rest: &[u8]) -> Match<'_> {
         return Match::Ignored;
     };
     match parse_rid(rid) {
-        Some(r) => Match::Hit(rid_hit(kind, r)),
+        Some(r) => out.put(rid_hit(kind, r)),
         None => Match::Unmatched,
     }
 }
@@ -437,28 +517,28 @@ fn rid_hit(kind: Kind, r: crate::addr::Rid<'_>) -> Hit<'_> {
 }
 
 /// `Connection closed|reset by <RID>`: pre-auth ends are disconnects, post-auth ones ignored.
-fn connection_end(rest: &[u8], phase: Phase) -> Match<'_> {
+fn connection_end<'a>(rest: &'a [u8], phase: Phase, out: &mut Hit<'a>) -> Match {
     match parse_rid(rest) {
         Some(r) if r.preamble == Preamble::User || phase == Phase::Postauth => Match::Ignored,
-        Some(r) => Match::Hit(rid_hit(Kind::Disconnect, r)),
+        Some(r) => out.put(rid_hit(Kind::Disconnect, r)),
         None => Match::Unmatched,
     }
 }
 
 /// `Disconnected from <RID>`: only the pre-auth ones count.
-fn disconnected(rest: &[u8], phase: Phase) -> Match<'_> {
+fn disconnected<'a>(rest: &'a [u8], phase: Phase, out: &mut Hit<'a>) -> Match {
     match parse_rid(rest) {
         Some(r) => match r.preamble {
             Preamble::User => Match::Ignored,
             Preamble::None if phase != Phase::Preauth => Match::Ignored,
-            _ => Match::Hit(rid_hit(Kind::Disconnect, r)),
+            _ => out.put(rid_hit(Kind::Disconnect, r)),
         },
         None => Match::Unmatched,
     }
 }
 
 /// `Received disconnect from IP port P:CODE: msg` (7.2+) / `IP: CODE: msg` (older).
-fn received_disconnect(rest: &[u8], phase: Phase) -> Match<'_> {
+fn received_disconnect<'a>(rest: &'a [u8], phase: Phase, out: &mut Hit<'a>) -> Match {
     let Some((host, port, after)) = lead_host_port(rest) else {
         return Match::Unmatched;
     };
@@ -467,15 +547,16 @@ fn received_disconnect(rest: &[u8], phase: Phase) -> Match<'_> {
     }
     // Before 7.2 the pre-auth child's lines could lack the suffix; a client that gives up on
     // authentication says so in the reason.
-    let gave_up = AUTH_FAIL.find(after).is_some() || NO_METHODS.find(after).is_some();
-    if phase != Phase::Preauth && !gave_up {
+    let gave_up = || AUTH_FAIL.find(after).is_some() || NO_METHODS.find(after).is_some();
+    if phase != Phase::Preauth && !gave_up() {
         return Match::Ignored;
     }
-    Match::Hit(Hit::new(Kind::Disconnect, host, port))
+    out.put(Hit::new(Kind::Disconnect, host, port))
 }
 
 /// A host at the start, optionally followed by ` port N`; a `:` glued to the host (old
 /// `from IP: reason` forms) is left in the remainder.
+#[inline]
 fn lead_host_port(s: &[u8]) -> Option<(Host<'_>, Option<u16>, &[u8])> {
     let (tok, rest) = split_token(s);
     if let Some(host) = parse_host(tok) {
@@ -491,24 +572,24 @@ fn lead_host_port(s: &[u8]) -> Option<(Host<'_>, Option<u16>, &[u8])> {
 
 /// A probe whose address comes first: `Did not receive identification string from IP[ port P]`,
 /// `Unable to negotiate with IP port P: no matching …`.
-fn lead_probe(rest: &[u8]) -> Match<'_> {
+fn lead_probe<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     match lead_host_port(rest) {
-        Some((host, port, _)) => Match::Hit(Hit::new(Kind::Probe, host, port)),
+        Some((host, port, _)) => out.put(Hit::new(Kind::Probe, host, port)),
         None => Match::Unmatched,
     }
 }
 
 /// `Bad protocol version identification '<client text>' from IP port P`.
-fn bad_protocol(rest: &[u8]) -> Match<'_> {
+fn bad_protocol<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     match rfind_from(rest, false, <[u8]>::is_empty) {
-        Some(f) => Match::Hit(Hit::new(Kind::Probe, f.host, f.port)),
+        Some(f) => out.put(Hit::new(Kind::Probe, f.host, f.port)),
         None => Match::Unmatched,
     }
 }
 
 /// `<tag>: Connection from <RID>: <error>`: the remote id ends at the last `: ` that leaves a
 /// parseable id (the id may hold a user name with `: ` in it; sshd's error texts have none).
-fn connection_fatal(rest: &[u8]) -> Match<'_> {
+fn connection_fatal<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let mut end = rest.len();
     while let Some(i) = COLON_SPACE.rfind(&rest[..end]) {
         end = i;
@@ -517,7 +598,7 @@ fn connection_fatal(rest: &[u8]) -> Match<'_> {
             if r.preamble == Preamble::User {
                 hit.invalid_user = None;
             }
-            return Match::Hit(hit);
+            return out.put(hit);
         }
     }
     Match::Unmatched
@@ -525,13 +606,13 @@ fn connection_fatal(rest: &[u8]) -> Match<'_> {
 
 /// `Timeout before authentication for IP[ port P]` /
 /// `… for connection from IP to LIP, pid = N` (9.8+).
-fn timeout(rest: &[u8]) -> Match<'_> {
+fn timeout<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let rest = rest.strip_prefix(b"connection from ").unwrap_or(rest);
-    lead_probe(rest)
+    lead_probe(rest, out)
 }
 
 /// `reverse mapping checking getaddrinfo for NAME [IP] failed[ - POSSIBLE BREAK-IN ATTEMPT!]`.
-fn reverse_mapping(rest: &[u8]) -> Match<'_> {
+fn reverse_mapping<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let Some(open) = memchr::memchr(b'[', rest) else {
         return Match::Unmatched;
     };
@@ -543,14 +624,14 @@ fn reverse_mapping(rest: &[u8]) -> Match<'_> {
         Some(host @ Host::Ip(_)) => {
             let mut hit = Hit::new(Kind::Probe, host, None);
             hit.name = (!name.is_empty()).then_some(name);
-            Match::Hit(hit)
+            out.put(hit)
         }
         _ => Match::Unmatched,
     }
 }
 
 /// `Address IP maps to NAME, but this does not map back to the address[ - POSSIBLE BREAK-IN…]`.
-fn address_maps(rest: &[u8]) -> Match<'_> {
+fn address_maps<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let (tok, after) = split_token(rest);
     let Some(name_part) = after.strip_prefix(b" maps to ") else {
         return Match::Unmatched;
@@ -559,14 +640,14 @@ fn address_maps(rest: &[u8]) -> Match<'_> {
         Some(host @ Host::Ip(_)) => {
             let mut hit = Hit::new(Kind::Probe, host, None);
             hit.name = memchr::memchr(b',', name_part).map(|i| &name_part[..i]);
-            Match::Hit(hit)
+            out.put(hit)
         }
         _ => Match::Unmatched,
     }
 }
 
 /// libwrap: `refused connect from NAME (IP)`.
-fn refused_connect(rest: &[u8]) -> Match<'_> {
+fn refused_connect<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let Some(inner) = rest.strip_suffix(b")") else {
         return Match::Unmatched;
     };
@@ -574,31 +655,31 @@ fn refused_connect(rest: &[u8]) -> Match<'_> {
         return Match::Unmatched;
     };
     match parse_host(&inner[open + 1..]) {
-        Some(host) => Match::Hit(Hit::new(Kind::Probe, host, None)),
+        Some(host) => out.put(Hit::new(Kind::Probe, host, None)),
         None => Match::Unmatched,
     }
 }
 
 /// `drop connection #N from [IP]:P on [LIP]:LP <reason>`.
-fn drop_connection(rest: &[u8]) -> Match<'_> {
+fn drop_connection<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let n = digits_len(rest);
     let Some(tail) = rest[n..].strip_prefix(b" from ") else {
         return Match::Unmatched;
     };
     let (tok, _) = split_token(tail);
     match parse_bracketed(tok) {
-        Some((ip, port)) => Match::Hit(Hit::new(Kind::Penalty, Host::Ip(ip), Some(port))),
+        Some((ip, port)) => out.put(Hit::new(Kind::Penalty, Host::Ip(ip), Some(port))),
         None => Match::Unmatched,
     }
 }
 
 /// `srclimit_penalise: ipv4: new 192.0.2.1/32 active penalty …` and
 /// `srclimit_penalise: 192.0.2.1/32: activating ipv4 penalty …`: the first `addr/len` word.
-fn srclimit(rest: &[u8]) -> Match<'_> {
+fn srclimit<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     for word in rest.split(|&b| b == b' ').take(4) {
         let word = word.strip_suffix(b":").unwrap_or(word);
         if let Some(ip) = parse_prefix(word) {
-            return Match::Hit(Hit::new(Kind::Penalty, Host::Ip(ip), None));
+            return out.put(Hit::new(Kind::Penalty, Host::Ip(ip), None));
         }
     }
     Match::Ignored
@@ -606,18 +687,18 @@ fn srclimit(rest: &[u8]) -> Match<'_> {
 
 /// `pam_<module>(sshd:auth): authentication failure; … rhost=H[  user=U]`; other PAM module
 /// lines (session opened, check pass, …) are ignored.
-fn pam_module(rest: &[u8]) -> Match<'_> {
-    let Some(i) = PAREN_COLON.find(rest) else {
+fn pam_module<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
+    let Some(i) = find(rest, b"): ", 0) else {
         return Match::Ignored;
     };
     match rest[i + 3..].strip_prefix(b"authentication failure; ") {
-        Some(fields) => pam_fields(fields, 1),
+        Some(fields) => pam_fields(fields, 1, out),
         None => Match::Ignored,
     }
 }
 
 /// `PAM N more authentication failure[s]; … rhost=H[  user=U]`.
-fn pam_more(rest: &[u8]) -> Match<'_> {
+fn pam_more<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     let n = digits_len(rest);
     let Some(count) = parse_u32(&rest[..n]) else {
         return Match::Ignored;
@@ -627,18 +708,18 @@ fn pam_more(rest: &[u8]) -> Match<'_> {
         .strip_prefix(b" more authentication failures; ")
         .or_else(|| tail.strip_prefix(b" more authentication failure; "));
     match fields {
-        Some(fields) => pam_fields(fields, count),
+        Some(fields) => pam_fields(fields, count, out),
         None => Match::Unmatched,
     }
 }
 
 /// `logname= uid=0 euid=0 tty=ssh ruser= rhost=H  user=U`. The first `rhost=` is PAM's own
 /// (the user name comes last and may contain anything); no or an empty rhost means a local login.
-fn pam_fields(fields: &[u8], count: u32) -> Match<'_> {
+fn pam_fields<'a>(fields: &'a [u8], count: u32, out: &mut Hit<'a>) -> Match {
     let start = if fields.starts_with(b"rhost=") {
         0
     } else {
-        match RHOST.find(fields) {
+        match find(fields, b" rhost=", 2) {
             Some(i) => i + 1,
             None => return Match::Ignored,
         }
@@ -653,14 +734,14 @@ fn pam_fields(fields: &[u8], count: u32) -> Match<'_> {
     };
     let mut hit = Hit::new(Kind::PamFailure, host, None);
     hit.count = count.max(1);
-    if let Some(i) = USER_EQ.find(after) {
+    if let Some(i) = find(after, b" user=", 5) {
         hit.user = Some(&after[i + 6..]);
     }
-    Match::Hit(hit)
+    out.put(hit)
 }
 
 /// `PAM: <pam_strerror> for [illegal user ]U from H[ via LIP]`.
-fn pam_error(rest: &[u8]) -> Match<'_> {
+fn pam_error<'a>(rest: &'a [u8], out: &mut Hit<'a>) -> Match {
     // pam_strerror texts across Linux-PAM, OpenPAM (BSD/macOS) and their versions.
     const FAILURES: [&[u8]; 4] = [
         b"authentication failure",
@@ -674,7 +755,7 @@ fn pam_error(rest: &[u8]) -> Match<'_> {
     {
         return Match::Ignored;
     }
-    let Some(i) = FOR.find(rest) else {
+    let Some(i) = find(rest, b" for ", 1) else {
         return Match::Unmatched;
     };
     let who = &rest[i + 5..];
@@ -686,7 +767,7 @@ fn pam_error(rest: &[u8]) -> Match<'_> {
         Some(f) => {
             let mut hit = Hit::new(Kind::PamFailure, f.host, f.port).user(f.before);
             hit.invalid_user = invalid;
-            Match::Hit(hit)
+            out.put(hit)
         }
         None => Match::Unmatched,
     }

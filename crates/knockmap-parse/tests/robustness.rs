@@ -24,14 +24,23 @@ const SEEDS: &[&str] = &[
     "Mar 19 23:48:18 <auth.info> pancake sshd[55517]: drop connection #3 from [192.0.2.1]:5 on [192.0.2.2]:22 penalty: failed authentication",
     "Nov  1 00:00:00 h last message repeated 3 times",
     "- Last output repeated twice -",
+    "Nov 21 19:16:01 web-01 sshd[77]: Connection from 192.0.2.9 port 4242 on 10.0.0.1 port 22",
+    "Nov 21 19:16:01 web-01 sshd[77]: Disconnecting: Too many authentication failures for root [preauth]",
+    "203.0.113.9 - - [21/Nov/2026:19:16:01 +0100] \"GET / HTTP/1.1\" 404 153",
+    "Nov 21 19:16:01 gw kernel: DROP IN=eth0 SRC=[2001:db8::7]:443 DST=192.0.2.1 PROTO=TCP",
+    "2018-12-20 10:09:05.180218+0000 localhost sshd[67566] Invalid user git from 185.52.1.9",
+    "2015-05-27T04:31:28.10040 auth.info: May 27 04:31:28 sshd[30993]: Invalid user a from 1.2.3.4",
 ];
 
-/// One line through both paths; the result must agree, and JSON must match serde's.
+/// One line through both paths (and the class alone, on a copy of `q`'s state); the result
+/// must agree, and JSON must match serde's.
 fn check(p: &mut Parser, q: &mut Parser, line: &[u8]) {
     let start = Instant::now();
+    let class = q.clone().classify(line);
     let owned = q.parse(line);
     let parsed = p.parse_ref(line);
     assert_eq!(parsed.to_parsed(), owned);
+    assert_eq!(parsed.class(), class);
     if let ParsedRef::Event(e) = parsed {
         let mut out = Vec::new();
         e.write_json(None, &mut out);
@@ -74,6 +83,19 @@ proptest! {
     }
 
     #[test]
+    fn any_bytes_generic(line in prop::collection::vec(any::<u8>(), 0..300)) {
+        check(&mut parser().with_generic(true), &mut parser().with_generic(true), &line);
+    }
+
+    #[test]
+    fn damaged_real_lines_generic(lines in prop::collection::vec(mutated(), 1..4)) {
+        let (mut p, mut q) = (parser().with_generic(true), parser().with_generic(true));
+        for line in &lines {
+            check(&mut p, &mut q, line);
+        }
+    }
+
+    #[test]
     fn damaged_real_lines(lines in prop::collection::vec(mutated(), 1..4)) {
         let (mut p, mut q) = (parser(), parser());
         for line in &lines {
@@ -98,4 +120,45 @@ fn huge_lines_are_bounded() {
         let _ = p.parse(&line);
         assert!(start.elapsed() < Duration::from_secs(1));
     }
+}
+
+/// The hot path allocates nothing per line: after a warm-up pass (which sizes the parser's
+/// reusable buffers), parsing, classifying and writing JSON for every line of the corpora
+/// makes no heap allocation at all.
+#[test]
+fn steady_state_parsing_makes_no_heap_allocation() {
+    let mut lines: Vec<Vec<u8>> = SEEDS.iter().map(|l| l.as_bytes().to_vec()).collect();
+    let corpora = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpora/crowdsec");
+    for entry in std::fs::read_dir(corpora).expect("crowdsec corpus") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read(&path).expect("read corpus file");
+            lines.extend(text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+        }
+    }
+    assert!(lines.len() > 100, "too few lines: {}", lines.len());
+    let mut parser = parser();
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut run = |parser: &mut Parser, out: &mut Vec<u8>| {
+        let mut events = 0;
+        for line in &lines {
+            parser.classify(line);
+            if let ParsedRef::Event(event) = parser.parse_ref(line) {
+                event.write_json(Some(7), out);
+                events += 1;
+            }
+        }
+        events
+    };
+    run(&mut parser, &mut out);
+    out.clear();
+    let mut events = 0;
+    let info = allocation_counter::measure(|| events = run(&mut parser, &mut out));
+    assert!(events > 50, "the corpus gave only {events} events");
+    assert_eq!(
+        info.count_total,
+        0,
+        "heap allocations while parsing {} lines",
+        lines.len()
+    );
 }

@@ -35,6 +35,8 @@ pub struct LocalSource {
     pub start: StartAt,
     /// Zone of timestamps written without one.
     pub tz: TimeZone,
+    /// Whether any line with an IP address is an event (a `probe`), not only sshd's.
+    pub generic: bool,
 }
 
 /// A running local source; dropping it does not stop it, [`LocalSourceHandle::stop`] does.
@@ -91,7 +93,8 @@ fn follow(
         tz: source.tz.clone(),
         year: None,
         anchor: Timestamp::now(),
-    });
+    })
+    .with_generic(source.generic);
     while !stop.load(Ordering::Relaxed) {
         let lines = match follower.read_available(BATCH_LINES) {
             Ok(lines) => lines,

@@ -90,9 +90,9 @@ pub struct GeoOptions {
 pub struct ServeArgs {
     #[command(flatten)]
     pub server: ServerOptions,
-    /// A log to follow: a file path, or `auto` (/var/log/auth.log, else /var/log/secure).
-    /// Repeatable. Files are read from the start the first time, then from where the last
-    /// run stopped.
+    /// A log to follow: a file path, `auto` (/var/log/auth.log, else /var/log/secure), or
+    /// `generic:PATH` (any line with an IP address is a probe). Repeatable. Files are read
+    /// from the start the first time, then from where the last run stopped.
     #[arg(
         long,
         env = "KNOCKMAP_SOURCE",
@@ -137,6 +137,10 @@ pub struct ParseArgs {
     /// Print the sshd lines that matched no known form (instead of events), to find new forms.
     #[arg(long)]
     pub unmatched: bool,
+    /// Also turn any other line that contains an IP address into a `probe` event for that
+    /// address (for logs of other programs: web servers, firewalls, …).
+    #[arg(long)]
+    pub generic: bool,
 }
 
 /// `knockmap geoip`.

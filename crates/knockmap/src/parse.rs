@@ -64,14 +64,15 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
             tz: tz.clone(),
             year: args.year,
             anchor,
-        });
+        })
+        .with_generic(args.generic);
         match parse_stream(reader, &mut parser, mode, &mut out, &mut tally) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
             other => other.with_context(|| format!("reading {}", file.display()))?,
         }
     }
     if args.stats || args.count {
-        print_stats(&tally, started.elapsed().as_secs_f64());
+        print_stats(&tally, args.generic, started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -177,10 +178,16 @@ pub fn terminal_safe(line: &[u8]) -> String {
     safe
 }
 
-fn print_stats(tally: &Tally, seconds: f64) {
+fn print_stats(tally: &Tally, generic: bool, seconds: f64) {
     let events: u64 = tally.events.values().sum();
+    // In generic mode any line with an address counts with the sshd lines.
+    let label = if generic {
+        "sshd/address lines:"
+    } else {
+        "sshd lines:"
+    };
     let mut report = format!(
-        "lines read:           {}\nsshd lines:           {}\nevents:               {events}\n",
+        "lines read:           {}\n{label:<21} {}\nevents:               {events}\n",
         tally.lines, tally.sshd_lines
     );
     for (kind, n) in &tally.events {

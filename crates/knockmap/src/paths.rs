@@ -77,14 +77,38 @@ fn log_databases(geo: &GeoDb) {
     }
 }
 
-/// Resolves a `--source` spec to a file path; `None` when `auto` finds no log on this machine.
-pub fn resolve_source(spec: &str) -> anyhow::Result<Option<PathBuf>> {
+/// A `--source` resolved to a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The file to follow.
+    pub path: PathBuf,
+    /// Whether any line with an IP address counts (`generic:PATH`).
+    pub generic: bool,
+}
+
+/// Resolves a `--source` spec; `None` when `auto` finds no log on this machine.
+pub fn resolve_source(spec: &str) -> anyhow::Result<Option<SourceFile>> {
+    if let Some(path) = spec.strip_prefix("generic:") {
+        if path.is_empty() {
+            bail!("--source generic: needs a path, as in generic:/var/log/nginx/access.log");
+        }
+        return Ok(Some(SourceFile {
+            path: path.into(),
+            generic: true,
+        }));
+    }
+    let file = |path: &str| {
+        Some(SourceFile {
+            path: path.into(),
+            generic: false,
+        })
+    };
     match spec {
         "auto" => {
             for candidate in ["/var/log/auth.log", "/var/log/secure"] {
                 if Path::new(candidate).exists() {
                     tracing::info!("--source auto: following {candidate}");
-                    return Ok(Some(candidate.into()));
+                    return Ok(file(candidate));
                 }
             }
             tracing::warn!(
@@ -96,7 +120,7 @@ pub fn resolve_source(spec: &str) -> anyhow::Result<Option<PathBuf>> {
         }
         "journald" => bail!("--source journald is not supported yet: pass a file path"),
         "-" => bail!("--source - (standard input) is not supported by serve yet: pass a file path"),
-        path => Ok(Some(PathBuf::from(path))),
+        path => Ok(file(path)),
     }
 }
 
@@ -130,4 +154,38 @@ pub fn prepare_checkpoint(data_dir: &Path, source: &Path) -> anyhow::Result<Path
             .with_context(|| format!("cannot create the checkpoint directory {}", dir.display()))?;
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_specs() {
+        let plain = resolve_source("/var/log/x.log")
+            .expect("path")
+            .expect("some");
+        assert_eq!(
+            plain,
+            SourceFile {
+                path: "/var/log/x.log".into(),
+                generic: false
+            }
+        );
+        let generic = resolve_source("generic:/var/log/nginx/access.log")
+            .expect("generic")
+            .expect("some");
+        assert!(generic.generic && generic.path == Path::new("/var/log/nginx/access.log"));
+        assert!(resolve_source("generic:").is_err());
+        assert!(resolve_source("journald").is_err());
+    }
+
+    #[test]
+    fn checkpoint_names_are_stable_and_distinct() {
+        let dir = Path::new("/data");
+        let a = checkpoint_path(dir, Path::new("/var/log/auth.log"));
+        assert_eq!(a, checkpoint_path(dir, Path::new("/var/log/auth.log")));
+        assert_ne!(a, checkpoint_path(dir, Path::new("/var/log/secure")));
+        assert!(a.starts_with("/data/checkpoints") && a.to_string_lossy().contains("auth.log-"));
+    }
 }

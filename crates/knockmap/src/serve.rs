@@ -15,12 +15,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::start(&args.server).await?;
     let mut sources = Vec::new();
     for spec in &args.source {
-        let Some(path) = paths::resolve_source(spec)? else {
+        let Some(file) = paths::resolve_source(spec)? else {
             continue;
         };
         let source = LocalSource {
-            checkpoint: Some(paths::prepare_checkpoint(&server.data_dir, &path)?),
-            path,
+            checkpoint: Some(paths::prepare_checkpoint(&server.data_dir, &file.path)?),
+            path: file.path,
+            generic: file.generic,
             start: StartAt::Beginning,
             tz: paths::timezone(args.server.timezone.as_deref())?,
         };

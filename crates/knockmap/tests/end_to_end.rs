@@ -347,6 +347,36 @@ fn parse_prints_contract_json_lines() {
         printed.contains("Some future message \\u{1b}[31mred") && !printed.contains('\x1b'),
         "{printed}"
     );
+
+    // --generic: any line with an address is a probe for it; sshd lines keep their kinds.
+    let web_log = dir.path().join("access.log");
+    std::fs::write(
+        &web_log,
+        "203.0.113.50 - - [21/Nov/2026:19:20:00 +0000] \"GET /wp-login.php HTTP/1.1\" 404 153\n\
+         no address on this line\n",
+    )
+    .expect("write access log");
+    let generic = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["parse", "--generic"])
+        .arg(&web_log)
+        .arg(&log)
+        .output()
+        .expect("run");
+    let events: Vec<Value> = String::from_utf8_lossy(&generic.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(
+        (events[0]["kind"].as_str(), events[0]["ip"].as_str()),
+        (Some("probe"), Some("203.0.113.50"))
+    );
+    assert_eq!(events[1]["kind"], "failed");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ip"] == "198.51.100.1" && e["kind"] == "probe"),
+        "{events:?}"
+    );
     drop(dir);
 }
 

@@ -1,23 +1,33 @@
-//! Any bytes, parsed as a line: no panic, and the borrowed parse, the owned parse and the JSON
-//! writer agree with each other.
+//! Any bytes, parsed as lines: no panic, and the borrowed parse, the owned parse, the class
+//! alone and the JSON writer agree with each other, in sshd and in generic mode.
 #![no_main]
 
 use knockmap_parse::{ParseOptions, Parsed, ParsedRef, Parser};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let opts = || ParseOptions {
-        tz: jiff::tz::TimeZone::UTC,
-        year: None,
-        anchor: "2026-11-30T00:00:00Z".parse().expect("anchor"),
+    // The first byte picks the mode, so both see every input shape.
+    let (generic, data) = match data.split_first() {
+        Some((&mode, rest)) => (mode & 1 == 1, rest),
+        None => (false, data),
     };
-    let mut a = Parser::new(opts());
-    let mut b = Parser::new(opts());
-    // Two lines per input, so `last message repeated` and the caches see a previous line.
-    for line in data.splitn(2, |&c| c == b'\n') {
+    let parser = || {
+        Parser::new(ParseOptions {
+            tz: jiff::tz::TimeZone::UTC,
+            year: None,
+            anchor: "2026-11-30T00:00:00Z".parse().expect("anchor"),
+        })
+        .with_generic(generic)
+    };
+    let (mut a, mut b, mut c) = (parser(), parser(), parser());
+    // Up to three lines per input, so `last message repeated`, the pid table and the caches
+    // see earlier lines.
+    for line in data.splitn(3, |&c| c == b'\n') {
         let owned = b.parse(line);
+        let class = c.classify(line);
         let parsed = a.parse_ref(line);
         assert_eq!(parsed.to_parsed(), owned);
+        assert_eq!(parsed.class(), class);
         if let ParsedRef::Event(e) = parsed {
             let mut out = Vec::new();
             e.write_json(Some(7), &mut out);
