@@ -139,7 +139,7 @@ fn steady_state_parsing_makes_no_heap_allocation() {
     assert!(lines.len() > 100, "too few lines: {}", lines.len());
     let mut parser = parser();
     let mut out = Vec::with_capacity(1 << 20);
-    let mut run = |parser: &mut Parser, out: &mut Vec<u8>| {
+    let run = |parser: &mut Parser, out: &mut Vec<u8>| {
         let mut events = 0;
         for line in &lines {
             parser.classify(line);
