@@ -1,6 +1,5 @@
 //! `knockmap parse`: sshd log lines to JSON lines on standard output.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -27,7 +26,8 @@ struct Tally {
     ignored: u64,
     unmatched: u64,
     oversized: u64,
-    events: BTreeMap<Kind, u64>,
+    /// Events by kind, indexed like [`Kind::ALL`].
+    events: [u64; Kind::ALL.len()],
 }
 
 /// What to print for each line.
@@ -146,7 +146,7 @@ impl Tally {
         match class {
             Class::Event(kind) => {
                 self.sshd_lines += 1;
-                *self.events.entry(kind).or_default() += 1;
+                self.events[kind as usize] += 1;
             }
             Class::Ignored => {
                 self.sshd_lines += 1;
@@ -179,7 +179,7 @@ pub fn terminal_safe(line: &[u8]) -> String {
 }
 
 fn print_stats(tally: &Tally, generic: bool, seconds: f64) {
-    let events: u64 = tally.events.values().sum();
+    let events: u64 = tally.events.iter().sum();
     // In generic mode any line with an address counts with the sshd lines.
     let label = if generic {
         "sshd/address lines:"
@@ -190,7 +190,7 @@ fn print_stats(tally: &Tally, generic: bool, seconds: f64) {
         "lines read:           {}\n{label:<21} {}\nevents:               {events}\n",
         tally.lines, tally.sshd_lines
     );
-    for (kind, n) in &tally.events {
+    for (kind, n) in Kind::ALL.iter().zip(tally.events).filter(|(_, n)| *n > 0) {
         report.push_str(&format!("  {:<19} {n}\n", kind.as_str()));
     }
     report.push_str(&format!("ignored sshd lines:   {}\n", tally.ignored));
@@ -215,6 +215,13 @@ fn print_stats(tally: &Tally, generic: bool, seconds: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_index_the_tally_in_contract_order() {
+        for (i, kind) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, i, "{kind}");
+        }
+    }
 
     #[test]
     fn hostile_lines_cannot_drive_the_terminal() {
