@@ -22,7 +22,7 @@ const repo = resolve(webDir, "..");
 const bin = resolve(webDir, process.env.KNOCKMAP_BIN || "../target/debug/knockmap");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const artifacts = resolve(process.env.KNOCKMAP_ARTIFACTS || join(repo, "artifacts"));
-const geoip = join(repo, "crates/knockmap-geo/tests/data/GeoLite2-City-Test.mmdb");
+const geoip = join(repo, "crates/knockmap-geo/tests/fixtures/GeoLite2-City-Test.mmdb");
 
 const ATTACKER = "81.2.69.142"; // London in the MaxMind test database
 const EVIL_USER = "<img src=x onerror=alert(1)>";

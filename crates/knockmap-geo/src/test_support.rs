@@ -13,10 +13,10 @@ use maxminddb_writer::metadata::IpVersion;
 use maxminddb_writer::paths::IpAddrWithMask;
 use serde::Serialize;
 
-/// A file in `tests/data/`.
+/// A file in `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join("tests/fixtures")
         .join(name)
 }
 
