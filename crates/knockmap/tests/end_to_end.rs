@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 const CITY_DB: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../knockmap-geo/tests/data/GeoLite2-City-Test.mmdb"
+    "/../knockmap-geo/tests/fixtures/GeoLite2-City-Test.mmdb"
 );
 const HOSTILE_USER: &str = "<img src=x onerror=alert(1)>";
 
