@@ -72,8 +72,8 @@ fn filters(
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
-async fn meta(State(state): State<AppState>) -> impl IntoResponse {
-    Json(state.meta.as_ref().clone())
+async fn meta(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.meta().await?))
 }
 
 async fn stats(

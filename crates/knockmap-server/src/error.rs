@@ -11,6 +11,15 @@ pub enum ApiError {
     /// The request is malformed (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The request carries no valid credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The request body is over the limit (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The request body is in an encoding the server does not read (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The thing asked for does not exist (404).
     #[error("{0}")]
     NotFound(String),
@@ -24,11 +33,21 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Store(e) => {
                 tracing::error!("store: {e}");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+        let mut response = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

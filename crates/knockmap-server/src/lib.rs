@@ -1,8 +1,9 @@
 //! knockmap's server: the HTTP API, the live websocket hub, the ingest path and the embedded
 //! web page.
 //!
-//! Every event, whether read by a local source inside `knockmap serve` or (later) posted by a
-//! remote sensor, goes through one [`Ingestor`]: ids, geolocation, storage, then the live hub.
+//! Every event, whether read by a local source inside `knockmap serve` or posted by a remote
+//! sensor to `POST /api/v1/ingest`, goes through one [`Ingestor`]: ids, geolocation, storage,
+//! then the live hub.
 #![forbid(unsafe_code)]
 
 mod api;
@@ -11,7 +12,9 @@ mod error;
 mod ingest;
 mod live;
 mod local_source;
+mod remote;
 mod state;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,11 +25,13 @@ use tokio::net::TcpListener;
 pub use ingest::{Ingestor, Origin};
 pub use live::{BroadcastHub, LiveHub};
 pub use local_source::{LOCAL_SENSOR, LocalSource, LocalSourceHandle, spawn_local_source};
+pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES};
 pub use state::{AppState, Location, Meta};
 
 /// Builds the router: API, websocket and web page.
 pub fn router(state: AppState) -> Router {
     api::routes()
+        .merge(remote::routes())
         .merge(live::routes())
         .merge(assets::routes())
         .with_state(state)

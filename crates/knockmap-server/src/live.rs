@@ -73,7 +73,14 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
 }
 
 async fn client(mut socket: WebSocket, state: AppState, mut receiver: broadcast::Receiver<Batch>) {
-    let hello = json!({ "type": "hello", "meta": state.meta.as_ref() }).to_string();
+    let meta = match state.meta().await {
+        Ok(meta) => meta,
+        Err(e) => {
+            tracing::warn!("reading sensors for the live hello: {e}");
+            state.meta.as_ref().clone()
+        }
+    };
+    let hello = json!({ "type": "hello", "meta": meta }).to_string();
     if send(&mut socket, hello).await.is_err() {
         return;
     }

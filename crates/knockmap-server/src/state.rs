@@ -80,11 +80,26 @@ pub struct AppState {
     pub hub: Arc<dyn LiveHub>,
     /// The ingest path.
     pub ingestor: Ingestor,
-    /// Static facts for the page.
+    /// Static facts for the page; [`AppState::meta`] adds the registered sensors.
     pub meta: Arc<Meta>,
 }
 
 impl AppState {
+    /// The page's facts: the static ones plus every registered sensor with a location (revoked
+    /// ones too: the events they sent are still on the map).
+    pub async fn meta(&self) -> Result<Meta, knockmap_store::StoreError> {
+        let mut meta = self.meta.as_ref().clone();
+        for sensor in self.store.list_sensors().await? {
+            if let Some((lat, lon)) = sensor.location {
+                meta.sensors.push(SensorLocation {
+                    name: sensor.name,
+                    location: Location { lat, lon },
+                });
+            }
+        }
+        Ok(meta)
+    }
+
     /// State for a store, geolocation databases and a home location.
     pub fn new(store: SharedStore, geo: Arc<GeoDb>, home: Option<Location>) -> AppState {
         let hub: Arc<dyn LiveHub> = Arc::new(crate::live::BroadcastHub::new(1024));

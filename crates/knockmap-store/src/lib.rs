@@ -15,8 +15,8 @@ use async_trait::async_trait;
 
 pub use id::EventId;
 pub use model::{
-    IngestReport, IpDetail, Marker, Markers, NewEvent, SensorCount, SeriesPoint, Stats,
-    StoredEvent, TopEntry, Unlocated, UserCount, Window,
+    IngestReport, IpDetail, Marker, Markers, NewEvent, Sensor, SensorCount, SensorHealth,
+    SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount, Window,
 };
 pub use sqlite::SqliteStore;
 
@@ -38,6 +38,9 @@ pub enum StoreError {
     /// binary).
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A sensor of that name exists and is not revoked.
+    #[error("a sensor named {0:?} already exists; revoke it first to give the name a new token")]
+    SensorExists(String),
     /// A stored value could not be read back.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -67,6 +70,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Registers a sensor with the SHA-256 of its token and an optional `(lat, lon)`.
+    /// Fails with [`StoreError::SensorExists`] if the name is taken by a sensor that is not
+    /// revoked; a revoked sensor's name is given the new token (its events stay).
+    async fn create_sensor(
+        &self,
+        name: &str,
+        location: Option<(f64, f64)>,
+        token_sha256: &[u8; 32],
+    ) -> Result<Sensor>;
+
+    /// Every sensor, revoked ones too, by name.
+    async fn list_sensors(&self) -> Result<Vec<Sensor>>;
+
+    /// Revokes a sensor's token, effective for the next request. Returns `false` when no
+    /// sensor of that name exists or it is already revoked.
+    async fn revoke_sensor(&self, name: &str) -> Result<bool>;
+
+    /// The sensor whose token has this SHA-256, unless it is revoked.
+    async fn sensor_for_token(&self, token_sha256: &[u8; 32]) -> Result<Option<Sensor>>;
+
+    /// Records that a sensor was just heard from, with what it reported (fields it did not
+    /// report keep their previous values).
+    async fn touch_sensor(&self, name: &str, health: &SensorHealth) -> Result<()>;
 }
 
 /// Opens the store named by a database URL (`sqlite://PATH`, `sqlite::memory:`), creating the

@@ -241,3 +241,38 @@ pub struct StoredEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_events: Option<u64>,
 }
+
+/// What a sensor last reported about itself: totals since its process started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SensorHealth {
+    /// Log lines read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines_read: Option<u64>,
+    /// Events parsed from them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    /// sshd lines that matched no known form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<u64>,
+    /// The sensor's knockmap version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// A remote sensor known to the server (its token is never stored, only the token's hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sensor {
+    /// The sensor's name: every event it sends is stored under it.
+    pub name: String,
+    /// Where its arcs land on the map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<(f64, f64)>,
+    /// When its token was created.
+    pub created: Timestamp,
+    /// When its token was revoked; a revoked sensor is refused.
+    pub revoked_at: Option<Timestamp>,
+    /// When it last sent a batch (or a heartbeat).
+    pub last_seen: Option<Timestamp>,
+    /// What it last reported about itself.
+    pub health: SensorHealth,
+}

@@ -356,6 +356,128 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn create_sensor(
+        &self,
+        name: &str,
+        location: Option<(f64, f64)>,
+        token_sha256: &[u8; 32],
+    ) -> Result<Sensor> {
+        let created = Timestamp::now();
+        // One statement: a name is taken over only when its sensor is revoked.
+        let done = sqlx::query(
+            "INSERT INTO sensors (name, token_sha256, lat, lon, created) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET
+                token_sha256 = excluded.token_sha256, lat = excluded.lat, lon = excluded.lon,
+                created = excluded.created, revoked_at = NULL, last_seen = NULL,
+                lines_read = NULL, events = NULL, unmatched = NULL, version = NULL
+             WHERE sensors.revoked_at IS NOT NULL",
+        )
+        .bind(name)
+        .bind(&token_sha256[..])
+        .bind(location.map(|l| l.0))
+        .bind(location.map(|l| l.1))
+        .bind(created.as_microsecond())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::SensorExists(name.to_string()));
+        }
+        Ok(Sensor {
+            name: name.to_string(),
+            location,
+            created: micros_to_ts(created.as_microsecond())?,
+            revoked_at: None,
+            last_seen: None,
+            health: SensorHealth::default(),
+        })
+    }
+
+    async fn list_sensors(&self) -> Result<Vec<Sensor>> {
+        sqlx::query(&format!("{SENSOR_SELECT} ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(sensor_row)
+            .collect()
+    }
+
+    async fn revoke_sensor(&self, name: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE sensors SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL")
+                .bind(Timestamp::now().as_microsecond())
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sensor_for_token(&self, token_sha256: &[u8; 32]) -> Result<Option<Sensor>> {
+        sqlx::query(&format!(
+            "{SENSOR_SELECT} WHERE token_sha256 = ? AND revoked_at IS NULL"
+        ))
+        .bind(&token_sha256[..])
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(sensor_row)
+        .transpose()
+    }
+
+    async fn touch_sensor(&self, name: &str, health: &SensorHealth) -> Result<()> {
+        let as_i64 = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        sqlx::query(
+            "UPDATE sensors SET last_seen = ?,
+                lines_read = COALESCE(?, lines_read), events = COALESCE(?, events),
+                unmatched = COALESCE(?, unmatched), version = COALESCE(?, version)
+             WHERE name = ?",
+        )
+        .bind(Timestamp::now().as_microsecond())
+        .bind(as_i64(health.lines_read))
+        .bind(as_i64(health.events))
+        .bind(as_i64(health.unmatched))
+        .bind(&health.version)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+const SENSOR_SELECT: &str = "SELECT name, lat, lon, created, revoked_at, last_seen, lines_read,
+        events, unmatched, version FROM sensors";
+
+fn sensor_row(row: &SqliteRow) -> Result<Sensor> {
+    let time = |column: &str| -> Result<Option<Timestamp>> {
+        row.try_get::<Option<i64>, _>(column)?
+            .map(micros_to_ts)
+            .transpose()
+    };
+    let number = |column: &str| -> Result<Option<u64>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .and_then(|n| u64::try_from(n).ok()))
+    };
+    let location = match (
+        row.try_get::<Option<f64>, _>("lat")?,
+        row.try_get::<Option<f64>, _>("lon")?,
+    ) {
+        (Some(lat), Some(lon)) => Some((lat, lon)),
+        _ => None,
+    };
+    Ok(Sensor {
+        name: row.try_get("name")?,
+        location,
+        created: micros_to_ts(row.try_get("created")?)?,
+        revoked_at: time("revoked_at")?,
+        last_seen: time("last_seen")?,
+        health: SensorHealth {
+            lines_read: number("lines_read")?,
+            events: number("events")?,
+            unmatched: number("unmatched")?,
+            version: row.try_get("version")?,
+        },
+    })
 }
 
 /// Inserts one event; `false` when its id was already stored.

@@ -266,3 +266,97 @@ async fn a_file_database_survives_reopening() {
         1
     );
 }
+
+#[tokio::test]
+async fn sensors_are_created_found_by_token_touched_and_revoked() {
+    let store = store().await;
+    let (a, b) = ([1u8; 32], [2u8; 32]);
+    let created = store
+        .create_sensor("edge-1", Some((35.7, 139.7)), &a)
+        .await
+        .expect("create");
+    assert_eq!(created.location, Some((35.7, 139.7)));
+    assert!(matches!(
+        store.create_sensor("edge-1", None, &b).await,
+        Err(crate::StoreError::SensorExists(name)) if name == "edge-1"
+    ));
+    store
+        .create_sensor("edge-2", None, &b)
+        .await
+        .expect("create another");
+
+    let found = store.sensor_for_token(&a).await.expect("query");
+    assert_eq!(found.map(|s| s.name), Some("edge-1".to_string()));
+    assert!(
+        store
+            .sensor_for_token(&[9u8; 32])
+            .await
+            .expect("query")
+            .is_none()
+    );
+
+    let health = crate::SensorHealth {
+        lines_read: Some(10),
+        events: Some(4),
+        unmatched: Some(1),
+        version: Some("0.1.0".into()),
+    };
+    store.touch_sensor("edge-1", &health).await.expect("touch");
+    // What a later report leaves out keeps its value.
+    store
+        .touch_sensor(
+            "edge-1",
+            &crate::SensorHealth {
+                lines_read: Some(12),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("touch again");
+    let listed = store.list_sensors().await.expect("list");
+    assert_eq!(
+        listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["edge-1", "edge-2"]
+    );
+    assert!(listed[0].last_seen.is_some() && listed[1].last_seen.is_none());
+    assert_eq!(listed[0].health.lines_read, Some(12));
+    assert_eq!(listed[0].health.events, Some(4));
+    assert_eq!(listed[0].health.version.as_deref(), Some("0.1.0"));
+
+    // Revocation takes effect at once; the name can then be given a new token.
+    assert!(store.revoke_sensor("edge-1").await.expect("revoke"));
+    assert!(!store.revoke_sensor("edge-1").await.expect("revoke twice"));
+    assert!(!store.revoke_sensor("nobody").await.expect("revoke unknown"));
+    assert!(store.sensor_for_token(&a).await.expect("query").is_none());
+    let listed = store.list_sensors().await.expect("list");
+    assert!(listed[0].revoked_at.is_some());
+    let c = [3u8; 32];
+    let renewed = store
+        .create_sensor("edge-1", None, &c)
+        .await
+        .expect("a revoked name takes a new token");
+    assert!(renewed.revoked_at.is_none() && renewed.location.is_none());
+    assert!(store.sensor_for_token(&a).await.expect("query").is_none());
+    assert_eq!(
+        store
+            .sensor_for_token(&c)
+            .await
+            .expect("query")
+            .map(|s| (s.name, s.health)),
+        Some(("edge-1".to_string(), crate::SensorHealth::default()))
+    );
+}
+
+#[tokio::test]
+async fn sensors_survive_reopening() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("k.sqlite").display());
+    let store = SqliteStore::open(&url).await.expect("create");
+    store
+        .create_sensor("edge-1", None, &[7u8; 32])
+        .await
+        .expect("create sensor");
+    drop(store);
+    let store = SqliteStore::open(&url).await.expect("reopen");
+    assert_eq!(store.list_sensors().await.expect("list").len(), 1);
+}

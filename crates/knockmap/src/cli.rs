@@ -31,6 +31,11 @@ pub enum Command {
     Parse(ParseArgs),
     /// Manage the geolocation database.
     Geoip(GeoipArgs),
+    /// Manage the tokens remote sensors authenticate with (run on the server's machine).
+    Token(TokenArgs),
+    /// Follow sshd's log on this machine and ship its events to a knockmap server
+    /// (many-host mode). Create the token on the server with `knockmap token create NAME`.
+    Sensor(SensorArgs),
 }
 
 /// Options shared by every command that runs the server.
@@ -50,7 +55,8 @@ pub struct ServerOptions {
     #[command(flatten)]
     pub geo: GeoOptions,
     /// Where the map's arcs land: this server's location.
-    #[arg(long, env = "KNOCKMAP_HOME", value_name = "LAT,LON", value_parser = parse_lat_lon)]
+    #[arg(long, env = "KNOCKMAP_HOME", value_name = "LAT,LON", value_parser = parse_lat_lon,
+          allow_hyphen_values = true)]
     pub home: Option<(f64, f64)>,
     /// Zone of log timestamps written without one (default: this machine's).
     #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
@@ -164,6 +170,97 @@ pub enum GeoipCommand {
         #[command(flatten)]
         geo: GeoOptions,
     },
+}
+
+/// The database options of commands that only touch the database.
+#[derive(Debug, Args)]
+pub struct DbOptions {
+    /// Database URL: sqlite://PATH (default: knockmap.sqlite in the data directory).
+    #[arg(long, env = "KNOCKMAP_DB", value_name = "URL")]
+    pub db: Option<String>,
+    #[command(flatten)]
+    pub data: DataDirOption,
+}
+
+/// `knockmap token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+/// `knockmap token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Register a sensor and print its new token (shown once; only its hash is kept).
+    Create {
+        /// The sensor's name (letters, digits, `.`, `_`, `-`): its events are stored under it.
+        name: String,
+        /// Where the sensor is: the map's arcs for its events land there.
+        #[arg(long, value_name = "LAT,LON", value_parser = parse_lat_lon,
+              allow_hyphen_values = true)]
+        location: Option<(f64, f64)>,
+        #[command(flatten)]
+        db: DbOptions,
+    },
+    /// List the sensors: name, location, created, last seen, revoked.
+    List {
+        #[command(flatten)]
+        db: DbOptions,
+    },
+    /// Revoke a sensor's token; the server refuses it from the next request on.
+    Revoke {
+        /// The sensor's name.
+        name: String,
+        #[command(flatten)]
+        db: DbOptions,
+    },
+}
+
+/// `knockmap sensor`.
+#[derive(Debug, Args)]
+pub struct SensorArgs {
+    /// The knockmap server, as in https://knockmap.example.org or http://10.0.0.5:5000.
+    #[arg(long, env = "KNOCKMAP_SERVER", value_name = "URL")]
+    pub server: String,
+    /// This sensor's token, from `knockmap token create NAME` on the server. Prefer the
+    /// KNOCKMAP_TOKEN environment variable: command lines are visible to other users.
+    #[arg(
+        long,
+        env = "KNOCKMAP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+    /// A log to follow: a file path, `auto` (/var/log/auth.log, else /var/log/secure), or
+    /// `generic:PATH`. Repeatable. Files are read from the start the first time, then from
+    /// where the last shipped batch ended.
+    #[arg(
+        long,
+        env = "KNOCKMAP_SOURCE",
+        value_name = "SPEC",
+        value_delimiter = ',',
+        default_value = "auto"
+    )]
+    pub source: Vec<String>,
+    /// Where read positions are kept (default: sensor/ in the data directory).
+    #[arg(long, env = "KNOCKMAP_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Most events in one batch.
+    #[arg(long, env = "KNOCKMAP_BATCH_EVENTS", default_value_t = 1000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_events: u32,
+    /// Longest a read event waits before its batch is sent, in milliseconds.
+    #[arg(
+        long,
+        env = "KNOCKMAP_BATCH_MS",
+        default_value_t = 1000,
+        value_name = "T"
+    )]
+    pub batch_ms: u64,
+    /// Zone of log timestamps written without one (default: this machine's).
+    #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
+    pub timezone: Option<String>,
 }
 
 fn parse_lat_lon(text: &str) -> Result<(f64, f64), String> {

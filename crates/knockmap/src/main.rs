@@ -7,7 +7,9 @@ mod geoip;
 mod lines;
 mod parse;
 mod paths;
+mod sensor;
 mod serve;
+mod token;
 
 use clap::Parser as _;
 
@@ -30,6 +32,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(args) => block_on(serve::run(args)),
         Command::Demo(args) => block_on(demo::run(args)),
         Command::Geoip(args) => block_on(geoip::run(args)),
+        Command::Token(args) => block_on(token::run(args)),
+        Command::Sensor(args) => sensor::run(args),
     }
 }
 

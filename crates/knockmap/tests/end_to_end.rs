@@ -14,6 +14,9 @@ const CITY_DB: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../knockmap-geo/tests/fixtures/GeoLite2-City-Test.mmdb"
 );
+#[path = "end_to_end/many_hosts.rs"]
+mod many_hosts;
+
 const HOSTILE_USER: &str = "<img src=x onerror=alert(1)>";
 
 /// A `knockmap serve` process, killed when dropped.
@@ -24,6 +27,11 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, log: &Path) -> Server {
+        Server::start_with(dir, &["--source".as_ref(), log.as_os_str()])
+    }
+
+    /// Starts `knockmap serve` on `dir`'s database with extra arguments.
+    fn start_with(dir: &Path, extra: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
             .args([
                 "serve",
@@ -39,8 +47,7 @@ impl Server {
             .arg(dir.join("data"))
             .arg("--geoip")
             .arg(CITY_DB)
-            .arg("--source")
-            .arg(log)
+            .args(extra)
             .env("KNOCKMAP_LOG", "warn")
             .stderr(Stdio::piped())
             .spawn()

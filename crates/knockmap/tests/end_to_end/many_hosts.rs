@@ -1,0 +1,386 @@
+//! Many hosts: sensor tokens through the CLI, `POST /api/v1/ingest`, and a real
+//! `knockmap sensor` process shipping a log to a real `knockmap serve`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Server, append};
+
+/// Runs `knockmap token ARGS` on the database the test server of `dir` uses.
+fn token_cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .arg("token")
+        .args(args)
+        .arg("--db")
+        .arg(format!("sqlite://{}", dir.join("k.sqlite").display()))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("KNOCKMAP_LOG", "warn")
+        .output()
+        .expect("run knockmap token")
+}
+
+/// Creates a sensor and returns its token.
+fn create_token(dir: &Path, name: &str, location: Option<&str>) -> String {
+    let mut args = vec!["create", name];
+    if let Some(location) = location {
+        args.extend(["--location", location]);
+    }
+    let output = token_cli(dir, &args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// One wire event (the event contract plus `source`) from London's test address.
+fn wire_event(offset: u64) -> String {
+    format!(
+        r#"{{"ts":"2026-11-21T19:16:01Z","host":"edge","kind":"failed","ip":"81.2.69.142","port":{},"user":"root","method":"password","count":1,"offset":{offset},"source":"fp-test"}}"#,
+        40000 + offset
+    )
+}
+
+fn batch(offsets: impl IntoIterator<Item = u64>) -> Vec<u8> {
+    offsets
+        .into_iter()
+        .map(|o| wire_event(o) + "\n")
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+/// Posts a body to `/api/v1/ingest`; `gzipped` sets `Content-Encoding: gzip`.
+async fn ingest(
+    server: &Server,
+    token: Option<&str>,
+    body: Vec<u8>,
+    gzipped: bool,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", server.base))
+        .header("content-type", "application/x-ndjson")
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if gzipped {
+        request = request.header("content-encoding", "gzip");
+    }
+    let response = request.send().await.expect("POST /api/v1/ingest");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked_through_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let first = create_token(dir, "edge-1", Some("35.68,139.69"));
+    assert_eq!(first.len(), 64, "{first}");
+    assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let again = token_cli(dir, &["create", "edge-1"]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let bad = token_cli(dir, &["create", "no spaces\u{1b}[31m"]);
+    assert!(!bad.status.success() && !stderr(&bad).contains('\u{1b}'));
+
+    let list = token_cli(dir, &["list"]);
+    assert!(list.status.success());
+    let text = stdout(&list);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("edge-1 "))
+        .unwrap_or_else(|| panic!("edge-1 is listed: {text}"));
+    assert!(row.contains("35.68,139.69"), "{text}");
+    assert!(row.ends_with("-"), "never seen, not revoked: {text}");
+    assert!(text.starts_with("NAME"), "{text}");
+
+    assert!(token_cli(dir, &["revoke", "edge-1"]).status.success());
+    let text = stdout(&token_cli(dir, &["list"]));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("edge-1 "))
+        .unwrap_or_else(|| panic!("edge-1 is still listed: {text}"));
+    assert!(row.ends_with('Z'), "the revocation time is shown: {text}");
+    let twice = token_cli(dir, &["revoke", "edge-1"]);
+    assert!(!twice.status.success() && stderr(&twice).contains("no sensor named edge-1"));
+    assert!(!token_cli(dir, &["revoke", "nobody"]).status.success());
+
+    // A revoked name can be given a new token.
+    let second = create_token(dir, "edge-1", None);
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn remote_batches_are_authenticated_validated_and_stored_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(dir.path(), &[]);
+    let token = create_token(dir.path(), "edge-1", Some("35.68,139.69"));
+
+    // No token, a wrong token: 401 with a JSON error, nothing read.
+    let (status, error) = ingest(&server, None, batch([0]), false).await;
+    assert_eq!(status, 401);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Bearer"),
+        "{error}"
+    );
+    let wrong = "0".repeat(64);
+    assert_eq!(
+        ingest(&server, Some(&wrong), batch([0]), false).await.0,
+        401
+    );
+
+    let (status, answer) = ingest(&server, Some(&token), batch([0, 100, 200]), false).await;
+    assert_eq!(
+        (
+            status,
+            answer["accepted"].as_u64(),
+            answer["duplicates"].as_u64()
+        ),
+        (200, Some(3), Some(0)),
+        "{answer}"
+    );
+    let stats = server.wait_for_events(3).await;
+    assert_eq!(stats["events"], 3);
+    assert_eq!(
+        stats["top_sensors"][0]["key"], "edge-1",
+        "the sensor is named by its token"
+    );
+
+    // The same batch again: every event is a duplicate.
+    let (status, answer) = ingest(&server, Some(&token), batch([0, 100, 200]), false).await;
+    assert_eq!(
+        (
+            status,
+            answer["accepted"].as_u64(),
+            answer["duplicates"].as_u64()
+        ),
+        (200, Some(0), Some(3))
+    );
+
+    // Gzip is accepted.
+    let (status, answer) = ingest(&server, Some(&token), gzip(&batch([300, 400])), true).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(2)),
+        "{answer}"
+    );
+
+    // A malformed second line refuses the whole batch, and says which line.
+    let mut bad = batch([500]);
+    bad.extend_from_slice(b"{\"ts\":\"2026-11-21T19:16:01Z\",\"kind\":\"failed\"\n");
+    bad.extend(batch([600]));
+    let (status, error) = ingest(&server, Some(&token), bad, false).await;
+    assert_eq!(status, 400);
+    let message = error["error"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("line 2:") && message.contains("nothing"),
+        "{message}"
+    );
+    // A line without its source is refused too.
+    let no_source = wire_event(700).replace(r#","source":"fp-test""#, "");
+    let (status, error) = ingest(&server, Some(&token), no_source.into_bytes(), false).await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("source"),
+        "{error}"
+    );
+
+    // Over the limit, as sent or after decompression (a gzip bomb): 413.
+    let huge = vec![b'\n'; 17 * 1024 * 1024];
+    let (status, error) = ingest(&server, Some(&token), gzip(&huge), true).await;
+    assert_eq!(status, 413, "{error}");
+    let (status, _) = ingest(&server, Some(&token), huge, false).await;
+    assert_eq!(status, 413);
+    let (status, _) = ingest(&server, Some(&token), b"not gzip".to_vec(), true).await;
+    assert_eq!(status, 400);
+
+    let (_, stats) = server.get("/api/v1/stats").await;
+    assert_eq!(stats["events"], 5, "nothing from refused batches: {stats}");
+    let (_, ip) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(ip["sensors"][0]["sensor"], "edge-1");
+    assert_eq!(ip["geo"]["city"], "London", "remote events are geolocated");
+
+    // The sensor's location is where its arcs land.
+    let (_, meta) = server.get("/api/v1/meta").await;
+    let sensors = meta["sensors"].as_array().expect("sensors");
+    assert!(
+        sensors
+            .iter()
+            .any(|s| s["name"] == "edge-1" && s["lat"] == 35.68 && s["lon"] == 139.69),
+        "{meta}"
+    );
+    let list = stdout(&token_cli(dir.path(), &["list"]));
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("edge-1 "))
+        .unwrap_or_default();
+    assert_eq!(row.matches('Z').count(), 2, "created and last seen: {list}");
+
+    // Revocation takes effect with the next request.
+    assert!(
+        token_cli(dir.path(), &["revoke", "edge-1"])
+            .status
+            .success()
+    );
+    let (status, _) = ingest(&server, Some(&token), batch([800]), false).await;
+    assert_eq!(status, 401);
+}
+
+/// A `knockmap sensor` process, killed (SIGKILL) when dropped.
+struct Sensor {
+    child: Child,
+}
+
+impl Sensor {
+    fn start(dir: &Path, server: &Server, token: &str, log: &Path) -> Sensor {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+            .args(["sensor", "--server", &server.base, "--batch-ms", "100"])
+            .arg("--source")
+            .arg(log)
+            .arg("--state-dir")
+            .arg(dir.join("sensor-state"))
+            .env("KNOCKMAP_TOKEN", token)
+            .env("KNOCKMAP_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start knockmap sensor");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[sensor] {line}");
+            }
+        });
+        Sensor { child }
+    }
+}
+
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn failed_lines(range: std::ops::Range<u32>) -> Vec<String> {
+    range
+        .map(|i| {
+            format!(
+                "2026-11-21T10:{:02}:{:02}.000000+00:00 edge-host sshd-session[{i}]: Failed password for root from 81.2.69.142 port {} ssh2",
+                i / 60,
+                i % 60,
+                10000 + i
+            )
+        })
+        .collect()
+}
+
+fn append_all(log: &Path, lines: &[String]) {
+    append(log, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_sensor_ships_its_log_and_a_killed_sensor_resumes_without_loss_or_duplicates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(dir.path(), &[]);
+    let token = create_token(dir.path(), "edge-2", Some("-33.87,151.21"));
+    let log = dir.path().join("auth.log");
+    append_all(&log, &failed_lines(0..20));
+
+    let sensor = Sensor::start(dir.path(), &server, &token, &log);
+    let stats = server.wait_for_events(20).await;
+    assert_eq!(stats["events"], 20, "{stats}");
+    assert_eq!(stats["top_sensors"][0]["key"], "edge-2");
+
+    // New lines, then SIGKILL while they may be in flight: no graceful checkpoint.
+    let appended = Instant::now();
+    append_all(&log, &failed_lines(20..40));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(sensor);
+    append_all(&log, &failed_lines(40..60));
+
+    let sensor = Sensor::start(dir.path(), &server, &token, &log);
+    append_all(&log, &failed_lines(60..80));
+    let stats = server.wait_for_events(80).await;
+    assert_eq!(stats["events"], 80, "{stats}");
+    assert!(appended.elapsed() < Duration::from_secs(10));
+    // Give a resend a chance to show up as a double count.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, stats) = server.get("/api/v1/stats").await;
+    assert_eq!(stats["events"], 80, "every line exactly once: {stats}");
+    let (_, ip) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(ip["events"], 80);
+    assert_eq!(ip["sensors"][0]["sensor"], "edge-2");
+    let (_, recent) = server.get("/api/v1/recent?limit=1000").await;
+    let mut ports: Vec<u64> = recent["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["port"].as_u64())
+        .collect();
+    ports.sort_unstable();
+    assert_eq!(ports, (10000..10080).collect::<Vec<u64>>());
+    drop(sensor);
+
+    // A sensor that lost its read positions resends the whole log: a no-op on the server.
+    std::fs::remove_dir_all(dir.path().join("sensor-state")).expect("remove sensor state");
+    let _sensor = Sensor::start(dir.path(), &server, &token, &log);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, stats) = server.get("/api/v1/stats").await;
+    assert_eq!(stats["events"], 80, "resending is a no-op: {stats}");
+}
+
+#[test]
+fn a_sensor_with_a_refused_token_exits_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(dir.path(), &[]);
+    let log = dir.path().join("auth.log");
+    append_all(&log, &failed_lines(0..1));
+    let output = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["sensor", "--server", &server.base, "--token", "not-a-token"])
+        .arg("--source")
+        .arg(&log)
+        .arg("--state-dir")
+        .arg(dir.path().join("sensor-state"))
+        .env("KNOCKMAP_LOG", "warn")
+        .output()
+        .expect("run knockmap sensor");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("refused this sensor's token"),
+        "{}",
+        stderr(&output)
+    );
+}
