@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::text::{digits_len, find_byte, leading_number, parse_u32, rfind};
+use crate::text::{digits_len, find_byte, leading_number, parse_u32, rfind, rfind_byte};
 
 /// The remote end as sshd wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,49 @@ pub enum Host<'a> {
 ///
 /// Accepts exactly what the standard library's `IpAddr::from_str` accepts (after the zone is
 /// cut), read from bytes without going through `str`.
+#[inline]
 pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
+    if let Some(v4) = dotted_quad(s) {
+        return Some(IpAddr::V4(v4));
+    }
+    parse_ip_general(s)
+}
+
+/// A whole `s` that is a plain dotted quad (`203.0.113.7`), read in one pass at the cost of a
+/// few compares per octet. `None` for anything else, which [`parse_ip_general`] then reads:
+/// an address this accepts is one that reader accepts too, with the same value.
+#[inline]
+fn dotted_quad(s: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut rest = s;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let d = |b: u8| u32::from(b - b'0');
+        let (v, after) = match rest {
+            [
+                a @ b'1'..=b'9',
+                b @ b'0'..=b'9',
+                c @ b'0'..=b'9',
+                after @ ..,
+            ] => (d(*a) * 100 + d(*b) * 10 + d(*c), after),
+            [a @ b'1'..=b'9', b @ b'0'..=b'9', after @ ..] => (d(*a) * 10 + d(*b), after),
+            [a @ b'0'..=b'9', after @ ..] => (d(*a), after),
+            _ => return None,
+        };
+        if v > 255 {
+            return None;
+        }
+        *octet = v as u8;
+        rest = match after {
+            [b'.', after @ ..] if n < 3 => after,
+            [] if n == 3 => after,
+            _ => return None,
+        };
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+/// [`parse_ip`] for any spelling.
+fn parse_ip_general(s: &[u8]) -> Option<IpAddr> {
     let s = match s {
         [b'[', inner @ .., b']'] => inner,
         _ => s,
@@ -291,7 +333,7 @@ pub fn parse_rid(rid: &[u8]) -> Option<Rid<'_>> {
         }
         _ => (rid, None),
     };
-    let (pre, host_text) = match memchr::memrchr(b' ', rest) {
+    let (pre, host_text) = match rfind_byte(rest, b' ') {
         Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
         None => (None, rest),
     };
@@ -332,7 +374,7 @@ pub fn parse_rid(rid: &[u8]) -> Option<Rid<'_>> {
 /// Parses `[IP]:P` (the bracketed form of `drop connection` lines).
 pub fn parse_bracketed(s: &[u8]) -> Option<(IpAddr, u16)> {
     let s = s.strip_prefix(b"[")?;
-    let close = memchr::memchr(b']', s)?;
+    let close = find_byte(s, b']')?;
     let ip = parse_ip(&s[..close])?;
     let port = parse_port(s[close + 1..].strip_prefix(b":")?)?;
     Some((ip, port))
@@ -434,6 +476,13 @@ mod tests {
         #[test]
         fn agrees_with_std(text in "[0-9a-fA-F:.%\\[\\]]{0,45}") {
             proptest::prop_assert_eq!(parse_ip(text.as_bytes()), std_ip(text.as_bytes()));
+        }
+
+        #[test]
+        fn dotted_quad_agrees_with_the_general_reader(text in "[0-9.]{0,17}") {
+            if let Some(v4) = dotted_quad(text.as_bytes()) {
+                proptest::prop_assert_eq!(parse_ip_general(text.as_bytes()), Some(IpAddr::V4(v4)));
+            }
         }
 
         #[test]

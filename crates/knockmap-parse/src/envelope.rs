@@ -13,7 +13,6 @@
 
 use jiff::Timestamp;
 use jiff::fmt::temporal::DateTimeParser;
-use memchr::memchr;
 
 use crate::civil::{Fast, fast_rfc3339};
 use crate::text::{digits_len, find_byte, leading_number, parse_u32};
@@ -41,12 +40,24 @@ impl RawTime<'_> {
             RawTime::Bsd(t) => clock.resolve(t),
             RawTime::Exact(ts) => Some(ts),
             RawTime::Anchor => Some(clock.anchor()),
-            RawTime::Iso(s) => match fast_rfc3339(s) {
-                Some(Fast::Instant(ts)) => Some(ts),
-                Some(Fast::Local(c)) => clock.local(c),
-                None => slow_iso(clock, s),
+            RawTime::Iso(s) => match clock.iso_cached(s) {
+                Some(ts) => Some(ts),
+                None => iso(clock, s),
             },
         }
+    }
+}
+
+/// An RFC 3339 text the clock's cache did not answer.
+#[cold]
+fn iso(clock: &mut Clock, s: &[u8]) -> Option<Timestamp> {
+    match fast_rfc3339(s) {
+        Some(Fast::Instant(ts)) => {
+            clock.iso_remember(s, ts);
+            Some(ts)
+        }
+        Some(Fast::Local(c)) => clock.local(c),
+        None => slow_iso(clock, s),
     }
 }
 
@@ -114,7 +125,7 @@ pub fn split(line: &[u8]) -> Option<Envelope<'_>> {
 /// recognisable envelope.
 #[inline]
 pub fn split_into<'a>(line: &'a [u8], env: &mut Envelope<'a>) -> bool {
-    if let Some((time, rest)) = bsd_time_fast(line) {
+    if let Some((time, rest)) = bsd_time_fast(line).or_else(|| rfc3339_fast(line)) {
         env.time = time;
         host_tag_msg_into(rest, env);
         return true;
@@ -128,6 +139,22 @@ pub fn split_into<'a>(line: &'a [u8], env: &mut Envelope<'a>) -> bool {
     }
 }
 
+/// The common RFC 3339 header, `YYYY-MM-DDThh:mm:ss[…] `: the timestamp word and the rest
+/// after its space, as [`split_slow`] finds them for such a line.
+#[inline]
+fn rfc3339_fast(s: &[u8]) -> Option<(RawTime<'_>, &[u8])> {
+    let h: &[u8; 11] = s.get(..11)?.try_into().ok()?;
+    if h[4] != b'-' || h[10] != b'T' || !h[..4].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // A space before the `T` is the date-apart form, for `split_slow`.
+    let end = find_byte(s, b' ')?;
+    if end < 11 {
+        return None;
+    }
+    Some((RawTime::Iso(&s[..end]), &s[end + 1..]))
+}
+
 fn split_slow(line: &[u8]) -> Option<Envelope<'_>> {
     let mut s = line;
     if let Some(rest) = strip_pri(s) {
@@ -137,10 +164,10 @@ fn split_slow(line: &[u8]) -> Option<Envelope<'_>> {
         s = rest;
     }
     let (time, rest) = if s.len() >= 5 && s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-' {
-        let mut end = memchr(b' ', s)?;
+        let mut end = find_byte(s, b' ')?;
         // `2018-06-26 13:22:02.108781500[+0000]`: date and time apart.
         if end == 10 && s.get(13) == Some(&b':') && s[11..13].iter().all(u8::is_ascii_digit) {
-            end = memchr(b' ', &s[11..]).map_or(s.len(), |i| 11 + i);
+            end = find_byte(&s[11..], b' ').map_or(s.len(), |i| 11 + i);
         }
         (
             RawTime::Iso(&s[..end]),
@@ -649,6 +676,38 @@ mod tests {
         assert_eq!(e.msg, b"m");
         let e = split(b"<38>1 2026-01-01T00:00:00Z h sshd 1 - [a x=\"\\]\"][b] m").expect("env");
         assert_eq!(e.msg, b"m");
+    }
+
+    #[test]
+    fn cached_rfc3339_minutes_agree_with_jiff() {
+        let mut clock = Clock::new(
+            jiff::tz::TimeZone::UTC,
+            None,
+            "2026-12-31T00:00:00Z".parse().expect("anchor"),
+        );
+        for text in [
+            "2026-11-21T19:16:01.123456+01:00",
+            "2026-11-21T19:16:02.5+01:00",
+            "2026-11-21T19:16:59+01:00",
+            "2026-11-21T19:16:03.123456789+01:00",
+            "2026-11-21T19:16:04.123456+0100",
+            "2026-11-21T19:16:05.123456Z",
+            "2026-11-21T19:16:06.123456+01:00",
+            "2026-11-21T19:16:07.123456-01:00",
+            "2026-11-21T19:16:08.1234567890+01:00",
+            "2026-11-21T19:16:60+01:00",
+            "2026-11-21T19:16:09.+01:00",
+            "2026-11-21T19:17:00+01:00",
+            "1969-12-31T23:59:58.5Z",
+            "1969-12-31T23:59:59.5Z",
+        ] {
+            let want = text.parse::<Timestamp>().ok();
+            assert_eq!(
+                RawTime::Iso(text.as_bytes()).resolve(&mut clock),
+                want,
+                "{text}"
+            );
+        }
     }
 
     #[test]

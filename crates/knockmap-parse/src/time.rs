@@ -20,6 +20,50 @@ pub struct Clock {
     bsd: Option<(u32, Minute)>,
     /// Last zone-less civil minute resolved (with a year): its key and instant.
     civil: Option<(u64, Minute)>,
+    /// Last RFC 3339 minute with an offset resolved by the fast reader.
+    iso: Option<IsoMinute>,
+}
+
+/// An RFC 3339 minute with an offset: its text up to the minute, the offset text, and the
+/// instant of its second 0. A line of the same minute and offset only has its seconds read.
+#[derive(Debug, Clone, Copy)]
+struct IsoMinute {
+    /// `YYYY-MM-DDThh:mm`.
+    prefix: [u8; 16],
+    /// `Z`, `+hh:mm`, `-hhmm`, … (up to six bytes), and its length.
+    offset: [u8; 6],
+    offset_len: u8,
+    /// Unix seconds of second 0.
+    start: i64,
+}
+
+/// `:ss[.f{1,9}]` after the minute of an RFC 3339 text, as the fast reader takes them: the
+/// second (at most 59), the nanoseconds and what follows (the offset).
+#[inline]
+fn iso_seconds(s: &[u8]) -> Option<(i64, i32, &[u8])> {
+    let [b':', s1, s2, rest @ ..] = s else {
+        return None;
+    };
+    let (t, u) = (s1.wrapping_sub(b'0'), s2.wrapping_sub(b'0'));
+    if t > 5 || u > 9 {
+        return None;
+    }
+    let second = i64::from(t * 10 + u);
+    let Some(frac) = rest.strip_prefix(b".") else {
+        return Some((second, 0, rest));
+    };
+    let n = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n == 0 || n > 9 {
+        return None;
+    }
+    let mut nanos = 0i32;
+    for &b in &frac[..n] {
+        nanos = nanos * 10 + i32::from(b - b'0');
+    }
+    for _ in n..9 {
+        nanos *= 10;
+    }
+    Some((second, nanos, &frac[n..]))
 }
 
 /// A resolved minute: the instant of its second 0, whether the year came from inference
@@ -76,6 +120,7 @@ impl Clock {
             limit,
             bsd: None,
             civil: None,
+            iso: None,
         }
     }
 
@@ -119,6 +164,45 @@ impl Clock {
             return self.resolve_slow(t);
         }
         Some(ts)
+    }
+
+    /// The instant of an RFC 3339 text with an offset in the minute last remembered with
+    /// [`Clock::iso_remember`], as `civil::fast_rfc3339` reads it; `None` for anything else.
+    #[inline]
+    pub fn iso_cached(&self, s: &[u8]) -> Option<Timestamp> {
+        let m = self.iso.as_ref()?;
+        let (prefix, rest) = s.split_first_chunk::<16>()?;
+        if *prefix != m.prefix {
+            return None;
+        }
+        let (second, nanos, offset) = iso_seconds(rest)?;
+        if offset != &m.offset[..usize::from(m.offset_len)] {
+            return None;
+        }
+        Timestamp::new(m.start + second, nanos).ok()
+    }
+
+    /// Remembers the minute of `s`, which `civil::fast_rfc3339` read as the instant `ts`.
+    pub fn iso_remember(&mut self, s: &[u8], ts: Timestamp) {
+        let Some((prefix, rest)) = s.split_first_chunk::<16>() else {
+            return;
+        };
+        let Some((second, _, offset)) = iso_seconds(rest) else {
+            return;
+        };
+        let start = ts.as_second() - second;
+        // Before 1970 a fraction would move the whole second (jiff keeps one sign).
+        if offset.is_empty() || offset.len() > 6 || start < 0 {
+            return;
+        }
+        let mut m = IsoMinute {
+            prefix: *prefix,
+            offset: [0; 6],
+            offset_len: offset.len() as u8,
+            start,
+        };
+        m.offset[..offset.len()].copy_from_slice(offset);
+        self.iso = Some(m);
     }
 
     /// The instant for a zone-less civil time, read in the clock's zone.
