@@ -1,36 +1,68 @@
-//! Reading a byte stream as lines in place: one large buffer, no copy per line.
+//! Reading a byte stream as lines, with read-ahead: a reader thread fills blocks while the
+//! caller parses the previous one, and lines are handed out in place (no copy per line).
 
 use std::io::{self, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-/// Buffer size; lines longer than this are skipped and counted (the parser ignores lines over
-/// 64 KiB anyway).
-const BUFFER: usize = 1 << 20;
+/// Size of one block read ahead.
+const BLOCK: usize = 1 << 20;
+/// Blocks in flight between the reader thread and the parser.
+const BLOCKS_AHEAD: usize = 4;
+/// A line longer than this is skipped and counted (the parser ignores lines over 64 KiB).
+const MAX_LINE: usize = 1 << 20;
 
 /// Splits a reader into lines (without their `\n`), each with its byte offset.
-pub struct LineReader<R> {
-    reader: R,
-    buf: Vec<u8>,
-    /// Start of unread data in `buf`.
-    start: usize,
-    /// End of valid data in `buf`.
-    end: usize,
-    /// Offset in the stream of `buf[0]`.
-    base: u64,
-    eof: bool,
-    /// Lines longer than the buffer, skipped.
+pub struct LineReader {
+    blocks: Receiver<io::Result<Vec<u8>>>,
+    recycle: SyncSender<Vec<u8>>,
+    /// The start of a line that continues in the next block.
+    carry: Vec<u8>,
+    /// Whether the line being carried is too long and is being skipped.
+    skipping: bool,
+    /// Offset in the stream of the next block's first byte.
+    next_block: u64,
+    /// Lines longer than [`MAX_LINE`], skipped.
     pub oversized: u64,
 }
 
-impl<R: Read> LineReader<R> {
-    /// A line reader over `reader`.
-    pub fn new(reader: R) -> LineReader<R> {
+impl LineReader {
+    /// A line reader over `reader`, reading ahead on its own thread.
+    pub fn new(reader: impl Read + Send + 'static) -> LineReader {
+        LineReader::with_block_size(reader, BLOCK)
+    }
+
+    fn with_block_size(mut reader: impl Read + Send + 'static, block: usize) -> LineReader {
+        let (send, blocks) = sync_channel(BLOCKS_AHEAD);
+        let (recycle, reuse) = sync_channel::<Vec<u8>>(BLOCKS_AHEAD + 2);
+        // The thread ends after its current read once this reader (the receiver) is gone.
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = reuse
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(block));
+                buf.resize(block, 0);
+                let n = loop {
+                    match reader.read(&mut buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                let stop = !matches!(n, Ok(n) if n > 0);
+                let sent = send.send(n.map(|n| {
+                    buf.truncate(n);
+                    buf
+                }));
+                if stop || sent.is_err() {
+                    return;
+                }
+            }
+        });
         LineReader {
-            reader,
-            buf: vec![0; BUFFER],
-            start: 0,
-            end: 0,
-            base: 0,
-            eof: false,
+            blocks,
+            recycle,
+            carry: Vec::new(),
+            skipping: false,
+            next_block: 0,
             oversized: 0,
         }
     }
@@ -40,60 +72,67 @@ impl<R: Read> LineReader<R> {
         &mut self,
         mut each: impl FnMut(&[u8], u64) -> io::Result<()>,
     ) -> io::Result<()> {
-        let mut skipping = false;
         loop {
-            let chunk = &self.buf[self.start..self.end];
-            match memchr::memchr(b'\n', chunk) {
-                Some(i) => {
-                    if skipping {
-                        skipping = false;
-                    } else {
-                        each(&chunk[..i], self.base + self.start as u64)?;
-                    }
-                    self.start += i + 1;
-                }
-                None if self.eof => {
-                    if !chunk.is_empty() && !skipping {
-                        let (line, offset) = (chunk, self.base + self.start as u64);
-                        each(line, offset)?;
-                    }
-                    return Ok(());
-                }
-                None => {
-                    if self.start == 0 && self.end == self.buf.len() {
-                        // A whole buffer without a newline: skip to the next one.
-                        if !skipping {
+            let block = match self.blocks.recv() {
+                Ok(Ok(block)) if !block.is_empty() => block,
+                Ok(Err(e)) => return Err(e),
+                // End of the stream (or the reader thread is gone).
+                _ => break,
+            };
+            let base = self.next_block;
+            self.next_block += block.len() as u64;
+            let mut rest = &block[..];
+            if !self.carry.is_empty() || self.skipping {
+                // Finish the line that started in an earlier block.
+                match memchr::memchr(b'\n', rest) {
+                    Some(i) => {
+                        if self.skipping {
+                        } else if self.carry.len() + i > MAX_LINE {
                             self.oversized += 1;
-                            skipping = true;
+                        } else {
+                            self.carry.extend_from_slice(&rest[..i]);
+                            let offset = base - (self.carry.len() - i) as u64;
+                            each(&self.carry, offset)?;
                         }
-                        self.base += self.end as u64;
-                        self.end = 0;
+                        self.carry.clear();
+                        self.skipping = false;
+                        rest = &rest[i + 1..];
                     }
-                    self.refill()?;
+                    None => {
+                        self.hold(rest);
+                        let _ = self.recycle.try_send(block);
+                        continue;
+                    }
                 }
             }
+            let mut start = 0;
+            while let Some(i) = memchr::memchr(b'\n', &rest[start..]) {
+                let offset = base + (block.len() - rest.len() + start) as u64;
+                each(&rest[start..start + i], offset)?;
+                start += i + 1;
+            }
+            self.hold(&rest[start..]);
+            let _ = self.recycle.try_send(block);
         }
+        if !self.carry.is_empty() && !self.skipping {
+            let offset = self.next_block - self.carry.len() as u64;
+            each(&self.carry, offset)?;
+        }
+        self.carry.clear();
+        Ok(())
     }
 
-    fn refill(&mut self) -> io::Result<()> {
-        // Move the partial line to the front, then read after it.
-        self.buf.copy_within(self.start..self.end, 0);
-        self.base += self.start as u64;
-        self.end -= self.start;
-        self.start = 0;
-        loop {
-            match self.reader.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+    /// Keeps the unfinished end of a block for the next one, skipping over-long lines.
+    fn hold(&mut self, partial: &[u8]) {
+        if self.skipping || partial.is_empty() {
+            return;
+        }
+        if self.carry.len() + partial.len() > MAX_LINE {
+            self.oversized += 1;
+            self.skipping = true;
+            self.carry.clear();
+        } else {
+            self.carry.extend_from_slice(partial);
         }
     }
 }
@@ -102,9 +141,8 @@ impl<R: Read> LineReader<R> {
 mod tests {
     use super::*;
 
-    fn collect(input: &[u8], buffer: usize) -> (Vec<(String, u64)>, u64) {
-        let mut reader = LineReader::new(input);
-        reader.buf = vec![0; buffer];
+    fn collect(input: &'static [u8], block: usize) -> (Vec<(String, u64)>, u64) {
+        let mut reader = LineReader::with_block_size(input, block);
         let mut lines = Vec::new();
         reader
             .for_each(|line, offset| {
@@ -116,21 +154,31 @@ mod tests {
     }
 
     #[test]
-    fn lines_and_offsets_across_buffer_boundaries() {
+    fn lines_and_offsets_across_block_boundaries() {
         let input = b"alpha\nbeta\n\ngamma";
-        for buffer in [6, 7, 8, 64] {
-            let (lines, oversized) = collect(input, buffer);
+        for block in [1, 2, 3, 5, 6, 7, 8, 64] {
+            let (lines, oversized) = collect(input, block);
             let expected = [("alpha", 0), ("beta", 6), ("", 11), ("gamma", 12)];
             let expected: Vec<(String, u64)> =
                 expected.iter().map(|(l, o)| (l.to_string(), *o)).collect();
-            assert_eq!((lines, oversized), (expected, 0), "buffer {buffer}");
+            assert_eq!((lines, oversized), (expected, 0), "block {block}");
         }
     }
 
     #[test]
-    fn a_line_longer_than_the_buffer_is_skipped_and_counted() {
-        let (lines, oversized) = collect(b"ok\nxxxxxxxxxxxxxxxxxxxxxxxx\nnext\n", 8);
-        assert_eq!(lines, vec![("ok".to_string(), 0), ("next".to_string(), 28)]);
-        assert_eq!(oversized, 1);
+    fn a_line_longer_than_the_limit_is_skipped_and_counted() {
+        let mut input = b"ok\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend_from_slice(b"\nnext\n");
+        let input: &'static [u8] = input.leak();
+        for block in [4096, BLOCK] {
+            let (lines, oversized) = collect(input, block);
+            let next_offset = (3 + MAX_LINE + 10 + 1) as u64;
+            assert_eq!(
+                lines,
+                vec![("ok".to_string(), 0), ("next".to_string(), next_offset)]
+            );
+            assert_eq!(oversized, 1, "block {block}");
+        }
     }
 }

@@ -79,7 +79,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
 
 /// Opens a file (gzip by extension) or standard input, with the time anchor for year
 /// inference: the file's modification time, or now.
-fn open(path: &Path) -> anyhow::Result<(Box<dyn Read>, Timestamp)> {
+fn open(path: &Path) -> anyhow::Result<(Box<dyn Read + Send>, Timestamp)> {
     if path.as_os_str() == "-" {
         return Ok((Box::new(io::stdin()), Timestamp::now()));
     }
@@ -90,7 +90,7 @@ fn open(path: &Path) -> anyhow::Result<(Box<dyn Read>, Timestamp)> {
         .ok()
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or_else(Timestamp::now);
-    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(flate2::read::MultiGzDecoder::new(file))
     } else {
         Box::new(file)
@@ -99,7 +99,7 @@ fn open(path: &Path) -> anyhow::Result<(Box<dyn Read>, Timestamp)> {
 }
 
 fn parse_stream(
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     parser: &mut Parser,
     mode: Mode,
     out: &mut impl Write,
