@@ -102,14 +102,14 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
   await writeFile(join(dir, "auth.log"), "");
   const server = startServer(dir);
   let browser;
+  const dialogs = [];
+  const pageErrors = [];
+  const consoleErrors = [];
   try {
     const base = await server.url;
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
 
-    const dialogs = [];
-    const pageErrors = [];
-    const consoleErrors = [];
     page.on("dialog", (d) => {
       dialogs.push(d.message());
       void d.dismiss();
@@ -122,8 +122,13 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     await page.goto(`${base}/`);
 
     // The map is drawn and the counters are filled.
-    await page.waitForFunction(() => document.querySelectorAll("svg.basemap path.country").length > 100);
-    await page.waitForFunction(() => /\d/.test(document.getElementById("stat-attempts")?.textContent ?? ""));
+    // Generous first waits: a loaded CI machine can take long to start Chromium's renderer.
+    await page.waitForFunction(() => document.querySelectorAll("svg.basemap path.country").length > 100, null, {
+      timeout: 90_000,
+    });
+    await page.waitForFunction(() => /\d/.test(document.getElementById("stat-attempts")?.textContent ?? ""), null, {
+      timeout: 30_000,
+    });
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
     const before = await readCount(page, "#stat-attempts");
     assert.ok(Number.isFinite(before), "attempts counter shows a number");
@@ -216,6 +221,7 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
   } catch (err) {
     const log = server.log();
     if (log) console.error(`--- knockmap serve output ---\n${log}`);
+    console.error(`--- page errors ---\n${pageErrors.join("\n")}\n--- console errors ---\n${consoleErrors.join("\n")}`);
     throw err;
   } finally {
     await browser?.close().catch(() => {});
