@@ -118,6 +118,10 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
     });
+    page.on("response", (r) => {
+      if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} for ${r.url()}`);
+    });
+    page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
 
     await page.goto(`${base}/`);
 
