@@ -12,6 +12,7 @@ mod error;
 mod ingest;
 mod live;
 mod local_source;
+mod parsed_log;
 mod remote;
 mod state;
 pub mod token;
@@ -24,7 +25,8 @@ use tokio::net::TcpListener;
 
 pub use ingest::{Ingestor, Origin};
 pub use live::{BroadcastHub, LiveHub};
-pub use local_source::{LOCAL_SENSOR, LocalSource, LocalSourceHandle, spawn_local_source};
+pub use local_source::{LOCAL_SENSOR, LocalSourceHandle, spawn_local_source};
+pub use parsed_log::{LogSpec, ParsedLine, ParsedLog, sleep_unless_stopped};
 pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES};
 pub use state::{AppState, Location, Meta};
 

@@ -20,10 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use knockmap_parse::{ParseOptions, Parsed, Parser};
-use knockmap_source::{FileFollower, StartAt};
+use knockmap_parse::Parsed;
+use knockmap_server::{LogSpec, ParsedLog, sleep_unless_stopped};
+use knockmap_source::StartAt;
 use reqwest::StatusCode;
 
 use crate::cli::{DataDirOption, SensorArgs};
@@ -70,9 +69,10 @@ async fn run_async(args: SensorArgs) -> anyhow::Result<()> {
     let mut sources = Vec::new();
     for spec in &args.source {
         if let Some(file) = paths::resolve_source(spec)? {
-            sources.push(Source {
-                checkpoint: paths::prepare_checkpoint(&state_dir, &file.path)?,
+            sources.push(LogSpec {
+                checkpoint: Some(paths::prepare_checkpoint(&state_dir, &file.path)?),
                 path: file.path,
+                start: StartAt::Beginning,
                 generic: file.generic,
                 tz: tz.clone(),
             });
@@ -125,14 +125,6 @@ async fn run_async(args: SensorArgs) -> anyhow::Result<()> {
     }
 }
 
-/// A log to follow.
-struct Source {
-    path: std::path::PathBuf,
-    checkpoint: std::path::PathBuf,
-    generic: bool,
-    tz: TimeZone,
-}
-
 /// When a batch is sent.
 #[derive(Debug, Clone, Copy)]
 struct Batching {
@@ -144,40 +136,21 @@ struct Batching {
 
 /// Follows one source until stopped; `Err` carries a fatal message.
 fn follow(
-    source: Source,
+    source: LogSpec,
     batching: Batching,
     shipper: &Shipper,
     runtime: &tokio::runtime::Handle,
     stop: &AtomicBool,
 ) -> Result<(), String> {
-    let mut follower = loop {
-        match FileFollower::new(
-            &source.path,
-            Some(source.checkpoint.clone()),
-            StartAt::Beginning,
-        ) {
-            Ok(follower) => break follower,
-            Err(e) => {
-                tracing::warn!("{e}; retrying");
-                if sleep_unless_stopped(stop, READ_RETRY) {
-                    return Ok(());
-                }
-            }
-        }
+    let Some(mut log) = ParsedLog::open(&source, stop, READ_RETRY) else {
+        return Ok(());
     };
-    tracing::info!(path = %source.path.display(), "following");
-    let mut parser = Parser::new(ParseOptions {
-        tz: source.tz.clone(),
-        year: None,
-        anchor: Timestamp::now(),
-    })
-    .with_generic(source.generic);
     let mut batch = Vec::new();
     let mut batch_events = 0usize;
     let mut first_event_at: Option<Instant> = None;
     let mut last_shipped = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let lines = match follower.read_available(batching.events - batch_events) {
+        let lines = match log.read(batching.events - batch_events) {
             Ok(lines) => lines,
             Err(e) => {
                 tracing::warn!("{e}");
@@ -185,18 +158,14 @@ fn follow(
                 continue;
             }
         };
-        if !lines.is_empty() {
-            parser.set_anchor(Timestamp::now());
-            shipper
-                .health
-                .lines_read
-                .fetch_add(lines.len() as u64, Ordering::Relaxed);
-        }
+        shipper
+            .health
+            .lines_read
+            .fetch_add(lines.len() as u64, Ordering::Relaxed);
         for line in &lines {
-            match parser.parse(&line.bytes) {
-                Parsed::Event(mut event) => {
-                    event.offset = Some(line.offset);
-                    if let Err(e) = write_wire_event(&mut batch, &event, &line.fingerprint) {
+            match &line.parsed {
+                Parsed::Event(event) => {
+                    if let Err(e) = write_wire_event(&mut batch, event, &line.fingerprint) {
                         tracing::warn!("cannot encode an event: {e}");
                         continue;
                     }
@@ -221,14 +190,14 @@ fn follow(
                 Err(Failure::Stopped) => return Ok(()),
                 Err(Failure::Fatal(message)) => return Err(message),
             }
-            commit(&mut follower);
+            commit(&mut log);
             batch.clear();
             batch_events = 0;
             first_event_at = None;
             last_shipped = Instant::now();
         } else if batch_events == 0 && !lines.is_empty() {
             // Lines without events: nothing waits to be shipped, so the position can move.
-            commit(&mut follower);
+            commit(&mut log);
         }
         if lines.is_empty() && !due {
             let wait = first_event_at.map_or(POLL_INTERVAL, |t| {
@@ -243,8 +212,8 @@ fn follow(
     Ok(())
 }
 
-fn commit(follower: &mut FileFollower) {
-    if let Err(e) = follower.commit() {
+fn commit(log: &mut ParsedLog) {
+    if let Err(e) = log.commit() {
         tracing::warn!("saving the read position: {e}");
     }
 }
@@ -268,12 +237,6 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes)?;
     encoder.finish()
-}
-
-/// Sleeps for `duration`; returns whether a stop was requested.
-fn sleep_unless_stopped(stop: &AtomicBool, duration: Duration) -> bool {
-    std::thread::sleep(duration);
-    stop.load(Ordering::Relaxed)
 }
 
 /// Totals since this process started, reported to the server with every batch.
@@ -437,7 +400,7 @@ mod tests {
     #[test]
     fn wire_events_carry_their_source() {
         let mut event =
-            knockmap_parse::Event::new(Timestamp::UNIX_EPOCH, knockmap_parse::Kind::Probe);
+            knockmap_parse::Event::new(jiff::Timestamp::UNIX_EPOCH, knockmap_parse::Kind::Probe);
         event.offset = Some(42);
         let mut out = Vec::new();
         write_wire_event(&mut out, &event, "abc").expect("encode");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use knockmap_geo::GeoDb;
-use knockmap_server::{AppState, LocalSource, LocalSourceHandle, Location};
+use knockmap_server::{AppState, LocalSourceHandle, Location, LogSpec};
 use knockmap_source::StartAt;
 
 use crate::cli::{ServeArgs, ServerOptions};
@@ -18,7 +18,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let Some(file) = paths::resolve_source(spec)? else {
             continue;
         };
-        let source = LocalSource {
+        let source = LogSpec {
             checkpoint: Some(paths::prepare_checkpoint(&server.data_dir, &file.path)?),
             path: file.path,
             generic: file.generic,
