@@ -34,6 +34,7 @@
 
 mod addr;
 mod civil;
+mod detached;
 mod envelope;
 mod event;
 mod event_ref;
@@ -47,6 +48,7 @@ mod pids;
 mod text;
 mod time;
 
+pub use detached::Attach;
 pub use event::{Event, Kind, Outcome};
 pub use event_ref::{Class, EventRef, ParsedRef};
 pub use text::lossless;
@@ -55,9 +57,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::addr::Host;
+use crate::detached::{Deferred, Detached, Prev};
 use crate::envelope::{Envelope, Tag};
 use crate::message::{Hit, Match};
-use crate::pids::Pids;
+use crate::pids::{Lookup, Pids};
 use crate::text::{digits_len, parse_u32, trim_end};
 use crate::time::Clock;
 
@@ -121,6 +124,10 @@ pub struct Parser {
 struct State {
     clock: Clock,
     pids: Pids,
+    /// Set by a `last message repeated` line (read by detached parsers).
+    repeated: bool,
+    /// What a parser that started mid-log has left to settle; `None` for a normal parser.
+    detached: Option<Box<Detached>>,
 }
 
 /// Longest line the previous-line buffer is sized for up front (longer ones grow it once).
@@ -133,6 +140,8 @@ impl Parser {
             st: State {
                 clock: Clock::new(opts.tz, opts.year, opts.anchor),
                 pids: Pids::default(),
+                repeated: false,
+                detached: None,
             },
             prev: Vec::with_capacity(PREV_CAPACITY),
             scratch: Vec::new(),
@@ -183,6 +192,84 @@ impl Parser {
     /// Only the class of one line (event kind, ignored, unmatched, not sshd), for counting:
     /// what `parse_ref(line).class()` gives, without building the event.
     pub fn classify(&mut self, line: &[u8]) -> Class {
+        if self.st.detached.is_none() {
+            return self.classify_in_order(line);
+        }
+        let deferred_before = self.st.detached.as_ref().map_or(0, |d| d.deferred.len());
+        self.st.repeated = false;
+        let class = self.classify_in_order(line);
+        let repeated = self.st.repeated;
+        if let Some(det) = self.st.detached.as_deref_mut() {
+            let deferred = det.deferred.len() > deferred_before;
+            if repeated {
+                // It repeated a previous line the piece may not know, or its peer is unknown.
+                det.redo |= deferred || !matches!(det.prev, Prev::Known);
+            } else if deferred {
+                det.prev = Prev::Deferred {
+                    line: trim_newline(line).to_vec(),
+                    index: det.deferred.len() - 1,
+                };
+            } else {
+                det.prev = Prev::Known;
+            }
+        }
+        class
+    }
+
+    /// A parser for the lines of a log that follow a point it has not read, for counting
+    /// a log in pieces on several threads: its [`Parser::classify`] results are provisional
+    /// until [`Parser::attach`] gives it the state of the lines before. Use only
+    /// [`Parser::classify`] on it (events from [`Parser::parse_ref`] would not be corrected).
+    pub fn detached(mut self) -> Parser {
+        self.st.pids = Pids::detached();
+        self.st.detached = Some(Box::default());
+        self.prev.clear();
+        self
+    }
+
+    /// Settles a detached parser with `before`, a parser (not detached) in the state just
+    /// before this one's first line, and takes over that state: afterwards `self` is exactly
+    /// a parser that read `before`'s lines and then this one's. A parser that is not
+    /// detached has nothing to settle.
+    pub fn attach(&mut self, before: &Parser) -> Attach {
+        let Some(det) = self.st.detached.take() else {
+            return Attach::Corrected(Vec::new());
+        };
+        if det.redo {
+            return Attach::Redo;
+        }
+        let found: Vec<bool> = det
+            .deferred
+            .iter()
+            .map(|d| before.st.pids.lookup_key(d.key, d.at).is_some())
+            .collect();
+        self.st.pids.inherit(&before.st.pids);
+        match det.prev {
+            Prev::Known => {}
+            Prev::Inherited => {
+                self.prev.clear();
+                self.prev.extend_from_slice(&before.prev);
+            }
+            Prev::Deferred { line, index } => {
+                self.prev.clear();
+                if found.get(index).copied().unwrap_or(false) {
+                    self.prev.extend_from_slice(&line);
+                }
+            }
+        }
+        Attach::Corrected(
+            det.deferred
+                .iter()
+                .zip(found)
+                .filter_map(|(d, found)| found.then_some(d.kind))
+                .collect(),
+        )
+    }
+
+    /// [`Parser::classify`] for a parser that is not detached, or the first pass of one that
+    /// is.
+    #[inline]
+    fn classify_in_order(&mut self, line: &[u8]) -> Class {
         let line = trim_newline(line);
         let mut env = Envelope::BLANK;
         if line.len() <= MAX_LINE
@@ -334,6 +421,7 @@ fn repeat<'a>(
     env: Option<&Envelope<'_>>,
     count: u32,
 ) -> ParsedRef<'a> {
+    st.repeated = true;
     let prev_env = match split(prev) {
         Some(e) => e,
         None => match envelope::split_timeless(prev) {
@@ -478,14 +566,24 @@ fn sshd<'a>(
             let Some(at) = env.time.resolve(&mut st.clock) else {
                 return Class::Unmatched;
             };
-            return match st.pids.lookup(env.host, pid, at) {
-                Some((ip, port)) => {
+            return match st.pids.find(env.host, pid, at) {
+                Lookup::Peer(ip, port) => {
                     hit.host = Host::Ip(ip);
                     hit.port = port;
                     *ts = at;
                     Class::Event(hit.kind)
                 }
-                None => Class::Ignored,
+                Lookup::Missing => Class::Ignored,
+                Lookup::Inherited(key) => {
+                    if let Some(det) = st.detached.as_deref_mut() {
+                        det.deferred.push(Deferred {
+                            key,
+                            at: at.as_second(),
+                            kind: hit.kind,
+                        });
+                    }
+                    Class::Ignored
+                }
             };
         }
     }

@@ -28,6 +28,9 @@ struct Slot {
     port: Option<u16>,
     /// Unix seconds of the line that gave the address.
     at: i64,
+    /// Whether the slot holds whatever came before a detached parser's first line: unknown
+    /// until [`Pids::inherit`].
+    inherited: bool,
 }
 
 const EMPTY: Slot = Slot {
@@ -35,7 +38,20 @@ const EMPTY: Slot = Slot {
     ip: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
     port: None,
     at: 0,
+    inherited: false,
 };
+
+/// What [`Pids::find`] knows of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Its peer.
+    Peer(IpAddr, Option<u16>),
+    /// Nothing usable.
+    Missing,
+    /// Its slot is still the unknown state from before a detached parser's first line: the
+    /// answer is [`Pids::lookup_key`] on that state, with this key.
+    Inherited(u64),
+}
 
 /// The last remote address seen per (host, pid).
 #[derive(Debug, Clone)]
@@ -52,6 +68,28 @@ impl Default for Pids {
 }
 
 impl Pids {
+    /// A table whose every slot is unknown: the state of a log read from a point whose past
+    /// is not known yet (see [`Pids::inherit`]).
+    pub fn detached() -> Pids {
+        let unknown = Slot {
+            inherited: true,
+            ..EMPTY
+        };
+        Pids {
+            slots: vec![unknown; SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// Fills the slots still unknown with those of `before`, the state just before this
+    /// table's first line.
+    pub fn inherit(&mut self, before: &Pids) {
+        for (slot, earlier) in self.slots.iter_mut().zip(before.slots.iter()) {
+            if slot.inherited {
+                *slot = *earlier;
+            }
+        }
+    }
+
     /// Remembers that the process `pid` on `host` talks to `ip` (`port`), as of `at`.
     #[inline]
     pub fn record(
@@ -69,23 +107,53 @@ impl Pids {
                 ip,
                 port,
                 at: at.as_second(),
+                inherited: false,
             };
         }
     }
 
     /// The address of the process `pid` on `host`, if one was recorded no more than
-    /// [`MAX_AGE_SECONDS`] before or after `at`.
+    /// [`MAX_AGE_SECONDS`] before or after `at`; [`Lookup::Inherited`] when that depends on
+    /// lines a detached table has not seen.
+    #[inline]
+    pub fn find(&self, host: Option<&[u8]>, pid: u32, at: Timestamp) -> Lookup {
+        let key = key(host, pid);
+        match self.slots.get(index(key)) {
+            Some(slot) if slot.inherited => Lookup::Inherited(key),
+            Some(slot) => match fresh(slot, key, at.as_second()) {
+                Some((ip, port)) => Lookup::Peer(ip, port),
+                None => Lookup::Missing,
+            },
+            None => Lookup::Missing,
+        }
+    }
+
+    /// [`Pids::find`] by the key of an [`Lookup::Inherited`] answer, on a table that holds
+    /// the state the answer depended on. Unix seconds for `at`.
+    pub fn lookup_key(&self, key: u64, at: i64) -> Option<(IpAddr, Option<u16>)> {
+        fresh(self.slots.get(index(key))?, key, at)
+    }
+
+    /// [`Pids::find`] for a table that is not detached.
+    #[cfg(test)]
     pub fn lookup(
         &self,
         host: Option<&[u8]>,
         pid: u32,
         at: Timestamp,
     ) -> Option<(IpAddr, Option<u16>)> {
-        let key = key(host, pid);
-        let slot = self.slots.get(index(key))?;
-        (slot.key == key && (at.as_second() - slot.at).abs() <= MAX_AGE_SECONDS)
-            .then_some((slot.ip, slot.port))
+        match self.find(host, pid, at) {
+            Lookup::Peer(ip, port) => Some((ip, port)),
+            Lookup::Missing | Lookup::Inherited(_) => None,
+        }
     }
+}
+
+/// The peer in `slot` if it is the process `key` and recent enough at `at` (Unix seconds).
+#[inline]
+fn fresh(slot: &Slot, key: u64, at: i64) -> Option<(IpAddr, Option<u16>)> {
+    (!slot.inherited && slot.key == key && (at - slot.at).abs() <= MAX_AGE_SECONDS)
+        .then_some((slot.ip, slot.port))
 }
 
 /// A 64-bit hash of host and pid, never 0: the host eight bytes at a time (the last, partial

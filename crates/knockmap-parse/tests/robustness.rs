@@ -162,3 +162,99 @@ fn steady_state_parsing_makes_no_heap_allocation() {
         lines.len()
     );
 }
+
+/// Lines whose classes depend on earlier lines: peers named and then left out by the same
+/// process, on two hosts, with repeats of both kinds, journald and noise in between.
+fn stateful_line(host: u8, pid: u8, second: u8, form: u8) -> String {
+    let host = ["web-01", "web-02"][usize::from(host % 2)];
+    let pid = 100 + u32::from(pid % 4);
+    let t = format!("Nov 21 19:{:02}:{:02}", second / 60 % 60, second % 60);
+    match form % 9 {
+        0 => format!(
+            "{t} {host} sshd[{pid}]: Connection from 192.0.2.{pid} port 4242 on 10.0.0.1 port 22"
+        ),
+        1 => format!(
+            "{t} {host} sshd[{pid}]: error: kex_exchange_identification: Connection closed by remote host"
+        ),
+        2 => format!(
+            "{t} {host} sshd[{pid}]: Disconnecting: Too many authentication failures for root [preauth]"
+        ),
+        3 => format!(
+            "{t} {host} sshd[{pid}]: Failed password for root from 198.51.100.{pid} port 22 ssh2"
+        ),
+        4 => format!("{t} {host} last message repeated 2 times"),
+        5 => "- Last output repeated twice -".to_string(),
+        6 => format!("{t} {host} CRON[1]: pam_unix(cron:session): session closed for user root"),
+        7 => format!(
+            "{{\"MESSAGE\":\"error: kex_exchange_identification: read: Connection reset by peer\",\"SYSLOG_IDENTIFIER\":\"sshd\",\"_HOSTNAME\":\"{host}\",\"_PID\":\"{pid}\",\"__REALTIME_TIMESTAMP\":\"1795288561000000\"}}"
+        ),
+        _ => format!(
+            "{t} {host} sshd[{pid}]: Received disconnect from 203.0.113.{pid} port 5:11: Bye [preauth]"
+        ),
+    }
+}
+
+/// Counts of each class, the way `knockmap parse --count` tallies them.
+fn tally(classes: impl IntoIterator<Item = knockmap_parse::Class>) -> Vec<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for class in classes {
+        *counts.entry(format!("{class:?}")).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// A log cut into pieces, each classified by a detached parser and then attached in
+    /// order, gives exactly the counts of one parser reading it in order, and ends in the
+    /// same state.
+    #[test]
+    fn pieces_count_exactly_like_one_pass(
+        spec in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 1..120),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let mut second = 0u8;
+        let lines: Vec<String> = spec
+            .iter()
+            .map(|&(host, pid, form)| {
+                second = second.wrapping_add(form % 3);
+                stateful_line(host, pid, second, form / 9)
+            })
+            .collect();
+        let mut one = parser();
+        let expected = tally(lines.iter().map(|l| one.classify(l.as_bytes())));
+
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(lines.len() + 1)).collect();
+        bounds.extend([0, lines.len()]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut state = parser();
+        let mut classes = Vec::new();
+        for piece in bounds.windows(2).map(|w| &lines[w[0]..w[1]]) {
+            let mut detached = parser().detached();
+            let mut given: Vec<_> = piece.iter().map(|l| detached.classify(l.as_bytes())).collect();
+            match detached.attach(&state) {
+                knockmap_parse::Attach::Corrected(kinds) => {
+                    for kind in kinds {
+                        let i = given
+                            .iter()
+                            .position(|c| *c == knockmap_parse::Class::Ignored)
+                            .expect("a correction replaces an ignored line");
+                        given[i] = knockmap_parse::Class::Event(kind);
+                    }
+                    state = detached;
+                }
+                knockmap_parse::Attach::Redo => {
+                    given = piece.iter().map(|l| state.classify(l.as_bytes())).collect();
+                }
+            }
+            classes.extend(given);
+        }
+        prop_assert_eq!(tally(classes), expected);
+        // Same state afterwards: the same lines again classify the same way.
+        for line in &lines {
+            prop_assert_eq!(state.classify(line.as_bytes()), one.classify(line.as_bytes()));
+        }
+    }
+}

@@ -143,6 +143,10 @@ pub struct ParseArgs {
     /// Print the sshd lines that matched no known form (instead of events), to find new forms.
     #[arg(long)]
     pub unmatched: bool,
+    /// Threads that classify for --count (default: one per core). The counts are the same
+    /// for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Also turn any other line that contains an IP address into a `probe` event for that
     /// address (for logs of other programs: web servers, firewalls, …).
     #[arg(long)]

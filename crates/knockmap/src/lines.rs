@@ -40,18 +40,11 @@ impl LineReader {
                 let mut buf = reuse
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(block));
-                buf.resize(block, 0);
-                let n = loop {
-                    match reader.read(&mut buf) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        other => break other,
-                    }
-                };
+                buf.clear();
+                // Reads into the spare capacity, which need not be zeroed first.
+                let n = (&mut reader).take(block as u64).read_to_end(&mut buf);
                 let stop = !matches!(n, Ok(n) if n > 0);
-                let sent = send.send(n.map(|n| {
-                    buf.truncate(n);
-                    buf
-                }));
+                let sent = send.send(n.map(|_| buf));
                 if stop || sent.is_err() {
                     return;
                 }
@@ -137,6 +130,94 @@ impl LineReader {
     }
 }
 
+/// Splits a reader into chunks of whole lines, for work spread over threads: each chunk ends
+/// with `\n` (the last one may not) and no line is cut between two chunks.
+pub struct ChunkReader<R> {
+    reader: R,
+    /// Bytes read per call.
+    size: usize,
+    /// The start of a line that continues in the next read.
+    carry: Vec<u8>,
+    /// Whether a line longer than [`MAX_LINE`] is being skipped up to its end.
+    skipping: bool,
+    /// Whether the reader is at its end.
+    done: bool,
+    /// Lines longer than [`MAX_LINE`] that never made it into a chunk.
+    pub oversized: u64,
+}
+
+impl<R: Read> ChunkReader<R> {
+    /// Chunks of about `size` bytes from `reader`.
+    pub fn new(reader: R, size: usize) -> ChunkReader<R> {
+        ChunkReader {
+            reader,
+            size,
+            carry: Vec::new(),
+            skipping: false,
+            done: false,
+            oversized: 0,
+        }
+    }
+
+    /// The next chunk, in `buf` (whose old content is dropped); `false` at the end.
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        buf.clear();
+        buf.append(&mut self.carry);
+        while !self.done {
+            let start = buf.len();
+            buf.reserve(self.size);
+            // Reads into the spare capacity, which need not be zeroed first.
+            let n = (&mut self.reader).take(self.size as u64).read_to_end(buf)?;
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            // Only the new bytes can hold a newline: the older ones did not.
+            let mut scan = start;
+            if self.skipping {
+                let Some(i) = memchr::memchr(b'\n', &buf[start..]) else {
+                    buf.truncate(start);
+                    continue;
+                };
+                buf.drain(..start + i + 1);
+                self.skipping = false;
+                scan = 0;
+            }
+            if let Some(i) = memchr::memrchr(b'\n', &buf[scan..]) {
+                self.carry.extend_from_slice(&buf[scan + i + 1..]);
+                buf.truncate(scan + i + 1);
+                break;
+            }
+            if buf.len() > MAX_LINE {
+                self.oversized += 1;
+                self.skipping = true;
+                buf.clear();
+            }
+        }
+        Ok(!buf.is_empty())
+    }
+}
+
+/// Calls `each(line)` for the lines of a chunk from [`ChunkReader`] that are no longer than
+/// the line reader's limit, and returns how many longer ones it skipped.
+pub fn for_each_line(chunk: &[u8], mut each: impl FnMut(&[u8])) -> u64 {
+    let mut oversized = 0;
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &[][..]),
+        };
+        if line.len() > MAX_LINE {
+            oversized += 1;
+        } else {
+            each(line);
+        }
+        rest = next;
+    }
+    oversized
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +260,37 @@ mod tests {
                 vec![("ok".to_string(), 0), ("next".to_string(), next_offset)]
             );
             assert_eq!(oversized, 1, "block {block}");
+        }
+    }
+
+    fn chunked(input: &[u8], size: usize) -> (Vec<Vec<u8>>, u64) {
+        let mut reader = ChunkReader::new(input, size);
+        let (mut lines, mut oversized) = (Vec::new(), 0);
+        let mut buf = Vec::new();
+        while reader
+            .next_into(&mut buf)
+            .expect("reading a slice cannot fail")
+        {
+            assert!(buf.ends_with(b"\n") || !input.ends_with(b"\n"), "{buf:?}");
+            oversized += for_each_line(&buf, |l| lines.push(l.to_vec()));
+        }
+        (lines, oversized + reader.oversized)
+    }
+
+    #[test]
+    fn chunks_hold_whole_lines_whatever_the_read_size() {
+        let mut input = b"alpha\nbeta\n\ngamma\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 3));
+        input.extend_from_slice(b"\ndelta\nlast");
+        let (reference, oversized) = collect(input.clone().leak(), 7);
+        for size in [1, 2, 3, 5, 7, 64, MAX_LINE / 2, MAX_LINE + 1, 4 * MAX_LINE] {
+            let (lines, n) = chunked(&input, size);
+            let lines: Vec<String> = lines
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            let expected: Vec<String> = reference.iter().map(|(l, _)| l.clone()).collect();
+            assert_eq!((lines, n), (expected, oversized), "size {size}");
         }
     }
 }
