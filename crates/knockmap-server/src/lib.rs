@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 pub use ingest::{Ingestor, Origin};
 pub use live::{BroadcastHub, LiveHub};
 pub use local_source::{LOCAL_SENSOR, LocalSourceHandle, spawn_local_source};
-pub use parsed_log::{LogSpec, ParsedLine, ParsedLog, sleep_unless_stopped};
+pub use parsed_log::{LogInput, LogSpec, ParsedLine, ParsedLog, sleep_unless_stopped};
 pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES};
 pub use state::{AppState, Location, Meta};
 

@@ -48,7 +48,7 @@ pub fn spawn_local_source(
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     let thread = std::thread::Builder::new()
-        .name(format!("follow {}", source.path.display()))
+        .name(format!("follow {}", source.input))
         .spawn(move || follow(source, ingestor, runtime, stopped))?;
     Ok(LocalSourceHandle { stop, thread })
 }
@@ -99,10 +99,7 @@ fn follow(
                 }
                 Err(e) => {
                     // Never skip a batch: the events stay unread until the store takes them.
-                    tracing::warn!(
-                        "storing events from {}: {e}; retrying",
-                        source.path.display()
-                    );
+                    tracing::warn!("storing events from {}: {e}; retrying", source.input);
                     if sleep_unless_stopped(&stop, RETRY_DELAY) {
                         return;
                     }

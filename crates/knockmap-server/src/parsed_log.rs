@@ -10,11 +10,26 @@ use jiff::tz::TimeZone;
 use knockmap_parse::{ParseOptions, Parsed, Parser};
 use knockmap_source::{FileFollower, SourceError, StartAt};
 
-/// Where and how to follow one log file.
+/// What a log is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogInput {
+    /// A file, followed through rotations (it may not exist yet).
+    File(PathBuf),
+}
+
+impl std::fmt::Display for LogInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogInput::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Where and how to follow one log.
 #[derive(Debug, Clone)]
 pub struct LogSpec {
-    /// The file to follow (it may not exist yet).
-    pub path: PathBuf,
+    /// What to follow.
+    pub input: LogInput,
     /// Where its read position is kept across restarts.
     pub checkpoint: Option<PathBuf>,
     /// Where to start in a file never seen before.
@@ -45,8 +60,9 @@ impl ParsedLog {
     /// Starts following `spec`, retrying every `retry` while the follower cannot start;
     /// `None` once `stop` is set.
     pub fn open(spec: &LogSpec, stop: &AtomicBool, retry: Duration) -> Option<ParsedLog> {
+        let LogInput::File(path) = &spec.input;
         let follower = loop {
-            match FileFollower::new(&spec.path, spec.checkpoint.clone(), spec.start) {
+            match FileFollower::new(path, spec.checkpoint.clone(), spec.start) {
                 Ok(follower) => break follower,
                 Err(e) => {
                     tracing::warn!("{e}; retrying");
@@ -56,7 +72,7 @@ impl ParsedLog {
                 }
             }
         };
-        tracing::info!(path = %spec.path.display(), "following");
+        tracing::info!(source = %spec.input, "following");
         let parser = Parser::new(ParseOptions {
             tz: spec.tz.clone(),
             year: None,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use knockmap_geo::GeoDb;
+use knockmap_server::LogInput;
 
 use crate::cli::{DataDirOption, GeoOptions};
 
@@ -77,38 +78,36 @@ fn log_databases(geo: &GeoDb) {
     }
 }
 
-/// A `--source` resolved to a file.
+/// A `--source` resolved to one log to follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFile {
-    /// The file to follow.
-    pub path: PathBuf,
+pub struct ResolvedSource {
+    /// What to follow.
+    pub input: LogInput,
     /// Whether any line with an IP address counts (`generic:PATH`).
     pub generic: bool,
 }
 
-/// Resolves a `--source` spec; `None` when `auto` finds no log on this machine.
-pub fn resolve_source(spec: &str) -> anyhow::Result<Option<SourceFile>> {
-    if let Some(path) = spec.strip_prefix("generic:") {
-        if path.is_empty() {
-            bail!("--source generic: needs a path, as in generic:/var/log/nginx/access.log");
+/// Resolves a `--source` spec to the logs it names: one file, the files a glob matches
+/// (`/var/log/remote/*/auth.log`), or what `auto` finds (nothing when this machine has no
+/// log it knows).
+pub fn resolve_source(spec: &str) -> anyhow::Result<Vec<ResolvedSource>> {
+    let (generic, spec) = match spec.strip_prefix("generic:") {
+        Some("") => {
+            bail!("--source generic: needs a path, as in generic:/var/log/nginx/access.log")
         }
-        return Ok(Some(SourceFile {
-            path: path.into(),
-            generic: true,
-        }));
-    }
-    let file = |path: &str| {
-        Some(SourceFile {
-            path: path.into(),
-            generic: false,
-        })
+        Some(path) => (true, path),
+        None => (false, spec),
+    };
+    let file = |path: &Path| ResolvedSource {
+        input: LogInput::File(path.to_path_buf()),
+        generic,
     };
     match spec {
-        "auto" => {
+        "auto" if !generic => {
             for candidate in ["/var/log/auth.log", "/var/log/secure"] {
                 if Path::new(candidate).exists() {
                     tracing::info!("--source auto: following {candidate}");
-                    return Ok(file(candidate));
+                    return Ok(vec![file(Path::new(candidate))]);
                 }
             }
             tracing::warn!(
@@ -116,16 +115,45 @@ pub fn resolve_source(spec: &str) -> anyhow::Result<Option<SourceFile>> {
                  serving what is stored (journald is not supported yet: install rsyslog, \
                  or pass a file path)"
             );
-            Ok(None)
+            Ok(Vec::new())
         }
-        "journald" => bail!("--source journald is not supported yet: pass a file path"),
-        "-" => bail!("--source - (standard input) is not supported by serve yet: pass a file path"),
-        path => Ok(file(path)),
+        "journald" if !generic => {
+            bail!("--source journald is not supported yet: pass a file path")
+        }
+        "-" => bail!("--source - (standard input) is not supported yet: pass a file path"),
+        path if path.contains(['*', '?', '[']) => {
+            glob_files(path).map(|paths| paths.iter().map(|p| file(p)).collect())
+        }
+        path => Ok(vec![file(Path::new(path))]),
+    }
+}
+
+/// The files a glob pattern matches now, sorted; an error when it matches none (a pattern
+/// is followed only for the files that exist when the program starts).
+fn glob_files(pattern: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for entry in glob::glob(pattern).with_context(|| format!("--source {pattern}: bad pattern"))? {
+        let path = entry.with_context(|| format!("--source {pattern}"))?;
+        if path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        bail!("--source {pattern}: no file matches");
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Where the read position of a followed log is kept.
+fn checkpoint_path(data_dir: &Path, source: &LogInput) -> PathBuf {
+    match source {
+        LogInput::File(path) => file_checkpoint_path(data_dir, path),
     }
 }
 
 /// Where the read position of a followed file is kept.
-fn checkpoint_path(data_dir: &Path, source: &Path) -> PathBuf {
+fn file_checkpoint_path(data_dir: &Path, source: &Path) -> PathBuf {
     use sha2::Digest;
     use std::os::unix::ffi::OsStrExt;
     // A stable, filesystem-safe name per followed path.
@@ -147,7 +175,7 @@ fn checkpoint_path(data_dir: &Path, source: &Path) -> PathBuf {
 }
 
 /// Creates the checkpoint directory and returns the checkpoint file for `source`.
-pub fn prepare_checkpoint(data_dir: &Path, source: &Path) -> anyhow::Result<PathBuf> {
+pub fn prepare_checkpoint(data_dir: &Path, source: &LogInput) -> anyhow::Result<PathBuf> {
     let path = checkpoint_path(data_dir, source);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
@@ -162,30 +190,56 @@ mod tests {
 
     #[test]
     fn source_specs() {
-        let plain = resolve_source("/var/log/x.log")
-            .expect("path")
-            .expect("some");
+        let file = |p: &str, generic| ResolvedSource {
+            input: LogInput::File(p.into()),
+            generic,
+        };
         assert_eq!(
-            plain,
-            SourceFile {
-                path: "/var/log/x.log".into(),
-                generic: false
-            }
+            resolve_source("/var/log/x.log").expect("path"),
+            vec![file("/var/log/x.log", false)]
         );
-        let generic = resolve_source("generic:/var/log/nginx/access.log")
-            .expect("generic")
-            .expect("some");
-        assert!(generic.generic && generic.path == Path::new("/var/log/nginx/access.log"));
+        assert_eq!(
+            resolve_source("generic:/var/log/nginx/access.log").expect("generic"),
+            vec![file("/var/log/nginx/access.log", true)]
+        );
         assert!(resolve_source("generic:").is_err());
         assert!(resolve_source("journald").is_err());
     }
 
     #[test]
+    fn globs_name_every_matching_file_and_refuse_to_match_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for host in ["b", "a"] {
+            std::fs::create_dir(dir.path().join(host)).expect("mkdir");
+            std::fs::write(dir.path().join(host).join("auth.log"), "").expect("write");
+        }
+        let pattern = format!("{}/*/auth.log", dir.path().display());
+        let found = resolve_source(&pattern).expect("glob");
+        let expected: Vec<ResolvedSource> = ["a", "b"]
+            .iter()
+            .map(|h| ResolvedSource {
+                input: LogInput::File(dir.path().join(h).join("auth.log")),
+                generic: false,
+            })
+            .collect();
+        assert_eq!(found, expected);
+        let generic = resolve_source(&format!("generic:{pattern}")).expect("generic glob");
+        assert!(generic.iter().all(|s| s.generic) && generic.len() == 2);
+        let none = resolve_source(&format!("{}/*/secure", dir.path().display()));
+        assert!(
+            none.expect_err("no match")
+                .to_string()
+                .contains("no file matches")
+        );
+    }
+
+    #[test]
     fn checkpoint_names_are_stable_and_distinct() {
         let dir = Path::new("/data");
-        let a = checkpoint_path(dir, Path::new("/var/log/auth.log"));
-        assert_eq!(a, checkpoint_path(dir, Path::new("/var/log/auth.log")));
-        assert_ne!(a, checkpoint_path(dir, Path::new("/var/log/secure")));
+        let file = |p: &str| LogInput::File(p.into());
+        let a = checkpoint_path(dir, &file("/var/log/auth.log"));
+        assert_eq!(a, checkpoint_path(dir, &file("/var/log/auth.log")));
+        assert_ne!(a, checkpoint_path(dir, &file("/var/log/secure")));
         assert!(a.starts_with("/data/checkpoints") && a.to_string_lossy().contains("auth.log-"));
     }
 }

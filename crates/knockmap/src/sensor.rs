@@ -68,12 +68,12 @@ async fn run_async(args: SensorArgs) -> anyhow::Result<()> {
 
     let mut sources = Vec::new();
     for spec in &args.source {
-        if let Some(file) = paths::resolve_source(spec)? {
+        for resolved in paths::resolve_source(spec)? {
             sources.push(LogSpec {
-                checkpoint: Some(paths::prepare_checkpoint(&state_dir, &file.path)?),
-                path: file.path,
+                checkpoint: Some(paths::prepare_checkpoint(&state_dir, &resolved.input)?),
+                input: resolved.input,
                 start: StartAt::Beginning,
-                generic: file.generic,
+                generic: resolved.generic,
                 tz: tz.clone(),
             });
         }
@@ -100,7 +100,7 @@ async fn run_async(args: SensorArgs) -> anyhow::Result<()> {
             fatal_tx.clone(),
             runtime.clone(),
         );
-        let name = format!("sensor {}", source.path.display());
+        let name = format!("sensor {}", source.input);
         threads.push(std::thread::Builder::new().name(name).spawn(move || {
             if let Err(message) = follow(source, batching, &shipper, &runtime, &stop) {
                 let _ = fatal_tx.send(message);

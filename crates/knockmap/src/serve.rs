@@ -14,21 +14,24 @@ use crate::paths;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::start(&args.server).await?;
     let mut sources = Vec::new();
+    let tz = paths::timezone(args.server.timezone.as_deref())?;
     for spec in &args.source {
-        let Some(file) = paths::resolve_source(spec)? else {
-            continue;
-        };
-        let source = LogSpec {
-            checkpoint: Some(paths::prepare_checkpoint(&server.data_dir, &file.path)?),
-            path: file.path,
-            generic: file.generic,
-            start: StartAt::Beginning,
-            tz: paths::timezone(args.server.timezone.as_deref())?,
-        };
-        sources.push(
-            knockmap_server::spawn_local_source(source, server.state.ingestor.clone())
-                .context("starting a log follower")?,
-        );
+        for resolved in paths::resolve_source(spec)? {
+            let source = LogSpec {
+                checkpoint: Some(paths::prepare_checkpoint(
+                    &server.data_dir,
+                    &resolved.input,
+                )?),
+                input: resolved.input,
+                generic: resolved.generic,
+                start: StartAt::Beginning,
+                tz: tz.clone(),
+            };
+            sources.push(
+                knockmap_server::spawn_local_source(source, server.state.ingestor.clone())
+                    .context("starting a log follower")?,
+            );
+        }
     }
     server.run_until_stopped(sources).await
 }
