@@ -29,6 +29,8 @@ struct Fields {
     pid: Option<Src>,
     source_time: Option<Src>,
     realtime: Option<Src>,
+    comm: Option<Src>,
+    exe: Option<Src>,
 }
 
 /// Reads a journald JSON line into an envelope. `None` when it is not one.
@@ -43,7 +45,19 @@ pub fn parse<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Envelope<'a
         })
     };
     let msg = get(fields.message)?;
-    let name = get(fields.ident).unwrap_or(b"");
+    let mut name = get(fields.ident).unwrap_or(b"");
+    if (Tag { name, pid: None }).is_sshd() {
+        let comm = get(fields.comm);
+        let exe = get(fields.exe).map(file_name);
+        if let Some(other) = [comm, exe]
+            .into_iter()
+            .flatten()
+            .find(|program| !SSHD_PROGRAMS.contains(program))
+        {
+            // Forged: the writer's own name makes it a line of another program.
+            name = other;
+        }
+    }
     let pid = get(fields.syslog_pid)
         .and_then(parse_u32)
         .or_else(|| get(fields.pid).and_then(parse_u32));
@@ -64,6 +78,17 @@ pub fn parse<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Envelope<'a
         tag: Some(Tag { name, pid }),
         msg,
     })
+}
+
+/// The names of sshd's executables (and of its processes, `_COMM`).
+const SSHD_PROGRAMS: [&[u8]; 3] = [b"sshd", b"sshd-session", b"sshd-auth"];
+
+/// The last component of a path (`/usr/lib/openssh/sshd-session` → `sshd-session`).
+fn file_name(path: &[u8]) -> &[u8] {
+    match memchr::memrchr(b'/', path) {
+        Some(slash) => &path[slash + 1..],
+        None => path,
+    }
 }
 
 fn parse_u64(s: &[u8]) -> Option<u64> {
@@ -227,6 +252,8 @@ fn scan(line: &[u8], scratch: &mut Vec<u8>) -> Option<Fields> {
             b"_PID" => Some(&mut f.pid),
             b"_SOURCE_REALTIME_TIMESTAMP" => Some(&mut f.source_time),
             b"__REALTIME_TIMESTAMP" => Some(&mut f.realtime),
+            b"_COMM" => Some(&mut f.comm),
+            b"_EXE" => Some(&mut f.exe),
             _ => None,
         };
         match (slot, sc.peek()?) {
@@ -353,6 +380,58 @@ mod tests {
             "{}",
         ] {
             assert!(env(line).is_none(), "{line}");
+        }
+    }
+
+    /// Entries claiming sshd keep that name only when the process that wrote them is sshd's.
+    #[test]
+    fn the_writing_process_must_be_sshd_to_claim_sshd() {
+        let msg = r#""MESSAGE":"Failed password for root from 192.0.2.66 port 22 ssh2""#;
+        for (fields, expected) in [
+            // Recorded exports without the trusted fields are read as they claim.
+            (r#""SYSLOG_IDENTIFIER":"sshd""#, "sshd"),
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"sshd","_EXE":"/usr/sbin/sshd""#,
+                "sshd",
+            ),
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd-session","_COMM":"sshd-session","_EXE":"/usr/lib/openssh/sshd-session""#,
+                "sshd-session",
+            ),
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd-auth","_EXE":"/usr/libexec/openssh/sshd-auth""#,
+                "sshd-auth",
+            ),
+            // pam_unix inside sshd logs under sshd's process.
+            (r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"sshd""#, "sshd"),
+            // `logger -t sshd`: journald names the real writer.
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"logger","_EXE":"/usr/bin/logger""#,
+                "logger",
+            ),
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd-session","_COMM":"python3""#,
+                "python3",
+            ),
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd(pam_unix)","_COMM":"bash""#,
+                "bash",
+            ),
+            // A process renamed to look like sshd is still caught by its executable.
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"sshd","_EXE":"/tmp/sshd-x""#,
+                "sshd-x",
+            ),
+            (
+                r#""SYSLOG_IDENTIFIER":"sshd","_EXE":"/usr/bin/logger""#,
+                "logger",
+            ),
+            // Other programs are not touched.
+            (r#""SYSLOG_IDENTIFIER":"CRON","_COMM":"cron""#, "CRON"),
+        ] {
+            let line = format!("{{{fields},{msg}}}");
+            let (name, ..) = env(&line).expect("journald");
+            assert_eq!(String::from_utf8_lossy(&name), expected, "{line}");
         }
     }
 }

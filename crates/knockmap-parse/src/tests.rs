@@ -1279,6 +1279,43 @@ fn journald_json() {
     assert_eq!(line(b"{not json"), Parsed::NotSshd);
 }
 
+/// `logger -t sshd` writes an entry claiming sshd; journald's `_COMM`/`_EXE` show the truth.
+#[test]
+fn journald_forged_sshd_entries_give_nothing() {
+    let msg = r#""MESSAGE":"Failed password for root from 192.0.2.66 port 22 ssh2""#;
+    for (fields, event) in [
+        (r#""SYSLOG_IDENTIFIER":"sshd""#, true),
+        (
+            r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"sshd","_EXE":"/usr/sbin/sshd""#,
+            true,
+        ),
+        (
+            r#""SYSLOG_IDENTIFIER":"sshd-session","_COMM":"sshd-session","_EXE":"/usr/lib/openssh/sshd-session""#,
+            true,
+        ),
+        (
+            r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"logger","_EXE":"/usr/bin/logger""#,
+            false,
+        ),
+        (r#""SYSLOG_IDENTIFIER":"sshd-auth","_COMM":"sh""#, false),
+        (
+            r#""SYSLOG_IDENTIFIER":"sshd","_COMM":"sshd","_EXE":"/usr/bin/perl""#,
+            false,
+        ),
+    ] {
+        let l = format!("{{{fields},{msg}}}");
+        let parsed = line(l.as_bytes());
+        if event {
+            let Parsed::Event(e) = parsed else {
+                panic!("{l}: {parsed:?}")
+            };
+            assert_eq!(e.user.as_deref(), Some("root"), "{l}");
+        } else {
+            assert_eq!(parsed, Parsed::NotSshd, "{l}");
+        }
+    }
+}
+
 /// Messages without an address take the one an earlier line of the same sshd process gave.
 #[test]
 fn pid_correlation() {

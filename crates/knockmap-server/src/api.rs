@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/markers", get(markers))
         .route("/api/v1/recent", get(recent))
         .route("/api/v1/ips/{ip}", get(ip_detail))
+        .route("/api/v1/sensors", get(sensors))
         .route("/healthz", get(healthz))
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
 }
@@ -166,6 +167,16 @@ async fn ip_detail(
         detail,
         links: Links::for_ip(ip),
     }))
+}
+
+/// Every registered sensor with its last report (admin only: it names the hosts).
+async fn sensors(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    crate::admin::require_admin(&state, &headers)?;
+    let sensors = state.store.list_sensors().await?;
+    Ok(Json(json!({ "sensors": sensors })))
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

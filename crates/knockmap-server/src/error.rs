@@ -14,6 +14,9 @@ pub enum ApiError {
     /// The request carries no valid credentials (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// The credentials are valid but not enough, or the feature is off (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The request body is over the limit (413).
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -34,6 +37,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Store(e) => {

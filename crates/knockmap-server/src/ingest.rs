@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use knockmap_geo::{GeoDb, GeoInfo};
 use knockmap_parse::Event;
@@ -24,12 +25,34 @@ pub struct Ingestor {
     store: SharedStore,
     geo: Arc<GeoDb>,
     hub: Arc<dyn LiveHub>,
+    totals: Arc<IngestTotals>,
+}
+
+/// What an [`Ingestor`] has done since the process started (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct IngestTotals {
+    /// Events stored.
+    pub accepted: AtomicU64,
+    /// Events received again and not stored a second time.
+    pub duplicates: AtomicU64,
+    /// Batches stored.
+    pub batches: AtomicU64,
 }
 
 impl Ingestor {
     /// An ingestor writing to `store`, locating with `geo` and announcing on `hub`.
     pub fn new(store: SharedStore, geo: Arc<GeoDb>, hub: Arc<dyn LiveHub>) -> Ingestor {
-        Ingestor { store, geo, hub }
+        Ingestor {
+            store,
+            geo,
+            hub,
+            totals: Arc::default(),
+        }
+    }
+
+    /// Totals since the process started.
+    pub fn totals(&self) -> &IngestTotals {
+        &self.totals
     }
 
     /// Stores a batch from `sensor` atomically and announces what was new. Events already
@@ -70,6 +93,14 @@ impl Ingestor {
             })
             .collect();
         let mut report = self.store.ingest(&batch).await?;
+        let totals = &self.totals;
+        totals
+            .accepted
+            .fetch_add(report.accepted, Ordering::Relaxed);
+        totals
+            .duplicates
+            .fetch_add(report.duplicates, Ordering::Relaxed);
+        totals.batches.fetch_add(1, Ordering::Relaxed);
         let stored = std::mem::take(&mut report.stored);
         if !stored.is_empty() {
             self.hub.publish(stored.into());

@@ -6,12 +6,14 @@
 //! then the live hub.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod api;
 mod assets;
 mod error;
 mod ingest;
 mod live;
 mod local_source;
+mod metrics;
 mod parsed_log;
 mod remote;
 mod state;
@@ -23,7 +25,8 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use ingest::{Ingestor, Origin};
+pub use admin::AdminToken;
+pub use ingest::{IngestTotals, Ingestor, Origin};
 pub use live::{BroadcastHub, LiveHub};
 pub use local_source::{LOCAL_SENSOR, LocalSourceHandle, spawn_local_source};
 pub use parsed_log::{LogInput, LogSpec, ParsedLine, ParsedLog, sleep_unless_stopped};
@@ -34,6 +37,7 @@ pub use state::{AppState, Location, Meta};
 pub fn router(state: AppState) -> Router {
     api::routes()
         .merge(remote::routes())
+        .merge(metrics::routes())
         .merge(live::routes())
         .merge(assets::routes())
         .with_state(state)

@@ -72,7 +72,9 @@ fn follow(
             }
         };
         if lines.is_empty() {
-            sleep_unless_stopped(&stop, POLL_INTERVAL);
+            // Woken by an append (inotify, or journalctl output); the interval is the
+            // safety net and how soon a stop is noticed.
+            log.wait(POLL_INTERVAL);
             continue;
         }
         let events: Vec<_> = lines

@@ -6,6 +6,7 @@ use knockmap_geo::GeoDb;
 use serde::Serialize;
 
 use crate::SharedStore;
+use crate::admin::AdminToken;
 use crate::ingest::Ingestor;
 use crate::live::LiveHub;
 
@@ -82,6 +83,8 @@ pub struct AppState {
     pub ingestor: Ingestor,
     /// Static facts for the page; [`AppState::meta`] adds the registered sensors.
     pub meta: Arc<Meta>,
+    /// The admin credential; admin routes are off without one.
+    pub admin: Option<AdminToken>,
 }
 
 impl AppState {
@@ -109,6 +112,13 @@ impl AppState {
             store,
             hub,
             meta,
+            admin: None,
         }
+    }
+
+    /// The same state with admin routes open to `token` (none for an empty token).
+    pub fn with_admin_token(mut self, token: &str) -> AppState {
+        self.admin = AdminToken::new(token);
+        self
     }
 }

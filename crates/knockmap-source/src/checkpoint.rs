@@ -33,6 +33,10 @@ pub struct CheckpointEntry {
     /// Checksum of the bytes just before `offset`, to notice a changed body on resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
+    /// Device and inode of the file when the offset was recorded: another inode continues
+    /// the position only with more than its first line as evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -105,6 +109,17 @@ impl Checkpoints {
             .map(|(k, e)| (k.as_str(), e))
     }
 
+    /// Every generation recorded for a first-line fingerprint, with its key.
+    pub(crate) fn generations<'a>(
+        &'a self,
+        first_line: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a CheckpointEntry)> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(_, e)| e.first_line == first_line)
+            .map(|(k, e)| (k.as_str(), e))
+    }
+
     /// Whether any entry was read under `path` (the path was followed before).
     pub(crate) fn knows_path(&self, path: &Path) -> bool {
         self.entries.values().any(|e| e.path == path)
@@ -161,7 +176,7 @@ impl Checkpoints {
     }
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     path.with_file_name(name)
@@ -199,6 +214,7 @@ mod tests {
             first_line: first_line.to_owned(),
             generation,
             check: None,
+            inode: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Polling is the only source of truth: every [`FileFollower::read_available`] call compares
 //! the path with the open handle (device and inode), checks the open file for truncation and
-//! reads what was appended.
+//! reads what was appended. [`FileFollower::wait`] only shortens the time between polls.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::checkpoint::{CheckpointEntry, Checkpoints};
 use crate::fingerprint::{fingerprint_file, generation_fingerprint, read_full_at, tail_check};
 use crate::splitter::{MAX_LINE_BYTES, Splitter};
+use crate::watch::{DirWatch, Wake};
 use crate::{Line, SourceError, StartAt};
 
 /// How long a rotated-away (renamed or deleted) file keeps being read after it stopped
@@ -22,6 +23,10 @@ pub const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(10);
 
 /// Bytes read from a file per system call.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// After watching the directory failed (it does not exist yet, no inotify watches left),
+/// [`FileFollower::wait`] sleeps and tries again after this long.
+const WATCH_RETRY: Duration = Duration::from_secs(5);
 
 /// How a file whose identity is not settled yet gets its starting position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,10 @@ enum Fresh {
     /// The content from offset 0 is new (the file was truncated or its first line replaced),
     /// even if its first line was seen before.
     Truncated,
+    /// A new file appeared at the path while following. It continues a known position only
+    /// when it holds more than the first line of that content (copied back in place): a file
+    /// deleted and re-created with the same first line is new.
+    Replaced,
 }
 
 #[derive(Debug)]
@@ -96,6 +105,10 @@ pub struct FileFollower {
     rotation_grace: Duration,
     oversized: u64,
     scratch: Vec<u8>,
+    /// Set up by the first [`FileFollower::wait`].
+    watch: Option<DirWatch>,
+    /// When watching may be tried again after it failed.
+    watch_retry_at: Option<Instant>,
 }
 
 impl fmt::Debug for FileFollower {
@@ -136,7 +149,11 @@ impl FileFollower {
             rotation_grace: DEFAULT_ROTATION_GRACE,
             oversized: 0,
             scratch: vec![0; READ_CHUNK],
+            watch: None,
+            watch_retry_at: None,
         };
+        // Rotated files first: the file at the path must not take over their identity.
+        follower.resume_rotated();
         follower.open_current(Fresh::Open(start))?;
         if let Some(current) = &mut follower.current {
             // Less than one line existed at start: all of it is new.
@@ -186,13 +203,19 @@ impl FileFollower {
         if max_lines == 0 {
             return Ok(out);
         }
+        if let Some(watch) = &self.watch {
+            // This read covers every change reported so far.
+            watch.clear();
+        }
         self.check_path()?;
 
         let mut i = 0;
         while i < self.draining.len() && out.len() < max_lines {
+            let taken = self.taken_fingerprints(Some(i));
             let t = &mut self.draining[i];
             let polled = poll_file(
                 t,
+                &taken,
                 &self.path,
                 &mut self.checkpoints,
                 &mut self.scratch,
@@ -219,9 +242,11 @@ impl FileFollower {
 
         if out.len() < max_lines {
             self.settle_current()?;
+            let taken = self.taken_fingerprints(None);
             if let Some(t) = &mut self.current {
                 let polled = poll_file(
                     t,
+                    &taken,
                     &self.path,
                     &mut self.checkpoints,
                     &mut self.scratch,
@@ -246,6 +271,198 @@ impl FileFollower {
         self.checkpoints.save()
     }
 
+    /// Blocks until the followed file or its directory changes, or `timeout` passes, then
+    /// returns whether a change was seen. Call [`FileFollower::read_available`] afterwards
+    /// either way: a timeout is the polling safety net.
+    ///
+    /// Returns at once when the file already holds bytes not read yet (call it after a read
+    /// that returned fewer than `max_lines`). The directory is watched with inotify from the
+    /// first call on; when that is not possible (no such directory, no watches left, another
+    /// platform) this sleeps for `timeout` and retries watching later.
+    pub fn wait(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        if self.watch.is_none() && self.watch_retry_at.is_none_or(|at| Instant::now() >= at) {
+            match DirWatch::new(&self.path) {
+                Ok(watch) => self.watch = Some(watch),
+                Err(e) => {
+                    tracing::debug!(path = %self.path.display(), error = %e, "cannot watch; polling");
+                    self.watch_retry_at = Some(Instant::now() + WATCH_RETRY);
+                }
+            }
+        }
+        // Checked after the watch exists, so a change between the two is not missed.
+        if self.has_unread() {
+            return true;
+        }
+        let wake = match &self.watch {
+            Some(watch) => watch.wait_until(deadline),
+            None => Wake::Broken,
+        };
+        match wake {
+            Wake::Changed => true,
+            Wake::Timeout => false,
+            Wake::Broken => {
+                self.watch = None;
+                std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                false
+            }
+        }
+    }
+
+    /// Whether a read now could find something: a file grew or shrank past what was read,
+    /// or the path names another file (or none) than the one open.
+    fn has_unread(&self) -> bool {
+        let moved = |t: &Tracked| {
+            t.id.is_some() && t.file.metadata().is_ok_and(|m| m.len() != t.splitter.fed())
+        };
+        if self.draining.iter().any(moved) {
+            return true;
+        }
+        match (fs::metadata(&self.path), &self.current) {
+            (Ok(meta), Some(t)) => t.dev != meta.dev() || t.ino != meta.ino() || moved(t),
+            (Ok(_), None) => true,
+            (Err(_), current) => current.is_some(),
+        }
+    }
+
+    /// Queues for draining the files next to the path (`auth.log.1`, `auth.log-20261121`)
+    /// that the checkpoint was reading under this path and that still hold the committed
+    /// content: they were rotated away while the follower was stopped or before it committed
+    /// their last lines, and the writer may still append to them. Like any rotated file they
+    /// are dropped after the rotation grace without growth. Compressed files are left to
+    /// backfill.
+    fn resume_rotated(&mut self) {
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let sibling = entry.file_name();
+            let bytes = sibling.as_encoded_bytes();
+            if sibling == name
+                || !bytes.starts_with(name.as_encoded_bytes())
+                || [&b".gz"[..], b".tmp", b".json"]
+                    .iter()
+                    .any(|ext| bytes.ends_with(ext))
+            {
+                continue;
+            }
+            match self.resumable(&entry.path()) {
+                Ok(Some((updated, tracked))) => found.push((updated, tracked)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(path = %entry.path().display(), error = %e, "not resuming a rotated file");
+                }
+            }
+        }
+        // Oldest first, so that lines come in the order they were written.
+        found.sort_by_key(|(updated, _)| *updated);
+        for (_, tracked) in found {
+            let key = tracked.id.as_ref().map(|id| &id.fingerprint);
+            if self
+                .draining
+                .iter()
+                .any(|d| d.id.as_ref().map(|id| &id.fingerprint) == key)
+            {
+                continue;
+            }
+            tracing::info!(path = %self.path.display(), "resuming a file rotated while stopped");
+            self.draining.push(tracked);
+        }
+    }
+
+    /// The rotated file at `sibling` as a file to drain, if the checkpoint read it under this
+    /// path and the file still holds what was committed.
+    fn resumable(&self, sibling: &Path) -> io::Result<Option<(jiff::Timestamp, Tracked)>> {
+        let file = File::open(sibling)?;
+        let meta = file.metadata()?;
+        let is_current = fs::metadata(&self.path)
+            .is_ok_and(|at_path| at_path.dev() == meta.dev() && at_path.ino() == meta.ino());
+        if !meta.is_file() || is_current {
+            return Ok(None);
+        }
+        let Some(first_line) = fingerprint_file(&file)? else {
+            return Ok(None);
+        };
+        let mut best: Option<(&str, &CheckpointEntry)> = None;
+        for (key, entry) in self.checkpoints.generations(&first_line) {
+            // The longest verified prefix is the strongest evidence (an entry at offset 0
+            // matches any file); a key already resumed for another file is not reused.
+            let better = best
+                .is_none_or(|(_, b)| (entry.offset, entry.generation) > (b.offset, b.generation));
+            let claimed = self
+                .draining
+                .iter()
+                .any(|d| d.id.as_ref().is_some_and(|id| id.fingerprint == key));
+            if better
+                && !claimed
+                && entry.path == self.path
+                && entry.offset <= meta.len()
+                && (entry.check.is_none() || tail_check(&file, entry.offset)? == entry.check)
+            {
+                best = Some((key, entry));
+            }
+        }
+        let Some((key, entry)) = best else {
+            return Ok(None);
+        };
+        Ok(Some((
+            entry.updated,
+            Tracked {
+                file,
+                dev: meta.dev(),
+                ino: meta.ino(),
+                id: Some(Identity {
+                    fingerprint: key.to_owned(),
+                    first_line: entry.first_line.clone(),
+                    generation: entry.generation,
+                }),
+                mode: Fresh::Open(StartAt::Beginning),
+                splitter: Splitter::at(entry.offset, false),
+                last_growth: Instant::now(),
+            },
+        )))
+    }
+
+    /// Fingerprints of the open files other than draining file `except` (or the current file
+    /// when `None`) that are still linked or not read to their end; empty when that file
+    /// already has its identity.
+    fn taken_fingerprints(&self, except: Option<usize>) -> Vec<String> {
+        let settled = match except {
+            Some(i) => self.draining.get(i).is_none_or(|t| t.id.is_some()),
+            None => self.current.as_ref().is_none_or(|t| t.id.is_some()),
+        };
+        if settled {
+            return Vec::new();
+        }
+        let current = self.current.iter().filter(|_| except.is_some());
+        let draining = self
+            .draining
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                // An unlinked file that was read to its end may have been replaced by a copy of
+                // itself; one with unread bytes (deleted and re-created) still has lines to give.
+                Some(*i) != except
+                    && t.file
+                        .metadata()
+                        .is_ok_and(|m| m.nlink() > 0 || m.len() > t.splitter.position())
+            })
+            .map(|(_, t)| t);
+        current
+            .chain(draining)
+            .filter_map(|t| t.id.as_ref().map(|id| id.fingerprint.clone()))
+            .collect()
+    }
+
     /// Notices a replaced or vanished path and opens the new file.
     fn check_path(&mut self) -> Result<(), SourceError> {
         match fs::metadata(&self.path) {
@@ -257,7 +474,7 @@ impl FileFollower {
                     tracing::info!(path = %self.path.display(), "file rotated");
                 }
                 self.retire_current();
-                self.open_current(Fresh::Open(StartAt::Beginning))
+                self.open_current(Fresh::Replaced)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if self.current.is_some() {
@@ -313,10 +530,16 @@ impl FileFollower {
         if t.id.is_some() {
             return Ok(());
         }
+        let taken = self.taken_fingerprints(None);
+        let Some(t) = &mut self.current else {
+            return Ok(());
+        };
         let settled =
-            establish(&mut self.checkpoints, &self.path, t).map_err(|source| SourceError::Io {
-                path: self.path.clone(),
-                source,
+            establish(&mut self.checkpoints, &taken, &self.path, t).map_err(|source| {
+                SourceError::Io {
+                    path: self.path.clone(),
+                    source,
+                }
             })?;
         if settled {
             // The same content at a new inode (copied back in place): the new handle replaces
@@ -331,7 +554,16 @@ impl FileFollower {
 
 /// Settles the identity and start position of a file whose first line is complete.
 /// Returns `false` while it is not.
-fn establish(cp: &mut Checkpoints, path: &Path, t: &mut Tracked) -> io::Result<bool> {
+///
+/// `taken` holds the fingerprints of the other files still open and linked: a file that
+/// merely starts like one of them (same first line, same bytes up to its position) is new
+/// content, not that file copied in place, and gets a new generation.
+fn establish(
+    cp: &mut Checkpoints,
+    taken: &[String],
+    path: &Path,
+    t: &mut Tracked,
+) -> io::Result<bool> {
     if t.id.is_some() {
         return Ok(true);
     }
@@ -339,16 +571,24 @@ fn establish(cp: &mut Checkpoints, path: &Path, t: &mut Tracked) -> io::Result<b
         return Ok(false);
     };
     let size = t.file.metadata()?.len();
-    let latest = cp
-        .latest(&first_line)
-        .map(|(_, e)| (e.generation, e.offset, e.check.clone()));
+    let inode = (t.dev, t.ino);
+    let latest = cp.latest(&first_line).map(|(_, e)| {
+        let mode = match t.mode {
+            Fresh::Open(_) if e.inode.is_some_and(|known| known != inode) => Fresh::Replaced,
+            mode => mode,
+        };
+        (mode, e.generation, e.offset, e.check.clone())
+    });
     let (generation, offset, skipping) = match (t.mode, latest) {
-        (Fresh::Open(_), Some((generation, offset, check)))
-            if offset <= size && (check.is_none() || tail_check(&t.file, offset)? == check) =>
+        (Fresh::Open(_) | Fresh::Replaced, Some((mode, generation, offset, check)))
+            if offset <= size
+                && (mode != Fresh::Replaced || offset > first_line_len(&t.file)?)
+                && !taken.contains(&generation_fingerprint(&first_line, generation))
+                && (check.is_none() || tail_check(&t.file, offset)? == check) =>
         {
             (generation, offset, false)
         }
-        (_, Some((generation, _, _))) => (generation.saturating_add(1), 0, false),
+        (_, Some((_, generation, _, _))) => (generation.saturating_add(1), 0, false),
         // A new file where a followed one used to be appeared while we were not running:
         // all of it is new.
         (Fresh::Open(StartAt::End), None) if !cp.knows_path(path) => {
@@ -367,6 +607,13 @@ fn establish(cp: &mut Checkpoints, path: &Path, t: &mut Tracked) -> io::Result<b
     });
     record(cp, path, t)?;
     Ok(true)
+}
+
+/// Length of the file's first line with its newline (or of the fingerprinted head).
+fn first_line_len(file: &File) -> io::Result<u64> {
+    let mut head = vec![0u8; crate::FINGERPRINT_MAX_BYTES];
+    let filled = read_full_at(file, &mut head, 0)?;
+    Ok(memchr::memchr(b'\n', &head[..filled]).map_or(filled, |newline| newline + 1) as u64)
 }
 
 /// The start of the line that contains `size` (or `size` itself after a newline). When no
@@ -402,6 +649,7 @@ fn record(cp: &mut Checkpoints, path: &Path, t: &Tracked) -> io::Result<()> {
             first_line: id.first_line.clone(),
             generation: id.generation,
             check: tail_check(&t.file, offset)?,
+            inode: Some((t.dev, t.ino)),
         },
     );
     Ok(())
@@ -411,13 +659,14 @@ fn record(cp: &mut Checkpoints, path: &Path, t: &Tracked) -> io::Result<()> {
 /// starting over if the file was truncated.
 fn poll_file(
     t: &mut Tracked,
+    taken: &[String],
     path: &Path,
     cp: &mut Checkpoints,
     scratch: &mut [u8],
     max: usize,
     out: &mut Vec<Line>,
 ) -> io::Result<Polled> {
-    if !establish(cp, path, t)? {
+    if !establish(cp, taken, path, t)? {
         return Ok(Polled::Pending);
     }
     if changed_under(t)? {
@@ -425,7 +674,7 @@ fn poll_file(
         t.id = None;
         t.mode = Fresh::Truncated;
         t.splitter = Splitter::at(0, false);
-        if !establish(cp, path, t)? {
+        if !establish(cp, taken, path, t)? {
             return Ok(Polled::Pending);
         }
     }
@@ -474,5 +723,7 @@ fn changed_under(t: &Tracked) -> io::Result<bool> {
     Ok(fingerprint_file(&t.file)?.as_deref() != Some(id.first_line.as_str()))
 }
 
+#[cfg(test)]
+mod model;
 #[cfg(test)]
 mod tests;

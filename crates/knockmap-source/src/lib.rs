@@ -1,5 +1,6 @@
-//! Line sources for knockmap: a file follower that survives rotation and restarts, and a
-//! reader for compressed rotated logs (`.gz`) for backfill.
+//! Line sources for knockmap: a file follower that survives rotation and restarts, a
+//! follower of sshd's entries in the systemd journal ([`JournalFollower`]), and a reader for
+//! compressed rotated logs (`.gz`) for backfill.
 //!
 //! Every [`Line`] carries the fingerprint of its file (a checksum of the file's first line)
 //! and its byte offset. Together they identify the line: reading it again after a restart,
@@ -21,7 +22,10 @@
 //!         println!("{}@{}: {}", line.fingerprint, line.offset, String::from_utf8_lossy(&line.bytes));
 //!     }
 //!     follower.commit()?; // after the lines are stored
-//!     std::thread::sleep(std::time::Duration::from_secs(1));
+//!     if lines.len() < 1000 {
+//!         // Wakes up on an append (inotify), or polls after a second.
+//!         follower.wait(std::time::Duration::from_secs(1));
+//!     }
 //! }
 //! # }
 //! ```
@@ -31,13 +35,16 @@ mod checkpoint;
 mod fingerprint;
 mod follower;
 mod gz;
+mod journal;
 mod splitter;
+mod watch;
 
 use std::path::PathBuf;
 
 pub use fingerprint::{FINGERPRINT_MAX_BYTES, fingerprint_bytes};
 pub use follower::{DEFAULT_ROTATION_GRACE, FileFollower};
 pub use gz::{GzLines, read_gz_lines};
+pub use journal::{JournalConfig, JournalFollower, SSHD_IDENTIFIERS};
 pub use splitter::MAX_LINE_BYTES;
 
 /// One complete line read from a source.
@@ -45,9 +52,11 @@ pub use splitter::MAX_LINE_BYTES;
 pub struct Line {
     /// The line's bytes, without the trailing newline.
     pub bytes: Vec<u8>,
-    /// Byte offset of the line's first byte in its file.
+    /// Byte offset of the line's first byte in its file (for journal entries: the entry's
+    /// sequence number).
     pub offset: u64,
-    /// Fingerprint of the file the line came from (hex), stable across renames.
+    /// Fingerprint of the file the line came from (hex), stable across renames (for journal
+    /// entries: `journald-` and the sequence number series).
     pub fingerprint: String,
 }
 
@@ -79,5 +88,13 @@ pub enum SourceError {
         path: PathBuf,
         /// What is wrong with it.
         message: String,
+    },
+    /// A program the source reads from (journalctl) could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
     },
 }

@@ -29,6 +29,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the events of sshd log files as JSON lines (one event per line).
     Parse(ParseArgs),
+    /// Backfill log files (rotated and .gz too) into the database, oldest first. Importing
+    /// the same lines again adds nothing.
+    Import(ImportArgs),
     /// Manage the geolocation database.
     Geoip(GeoipArgs),
     /// Manage the tokens remote sensors authenticate with (run on the server's machine).
@@ -61,6 +64,15 @@ pub struct ServerOptions {
     /// Zone of log timestamps written without one (default: this machine's).
     #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
     pub timezone: Option<String>,
+    /// Token that opens the admin API (`GET /api/v1/sensors`) as `Authorization: Bearer`.
+    /// Prefer the environment variable: command lines are visible to other users.
+    #[arg(
+        long,
+        env = "KNOCKMAP_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
     #[command(flatten)]
     pub data: DataDirOption,
 }
@@ -151,6 +163,31 @@ pub struct ParseArgs {
     /// address (for logs of other programs: web servers, firewalls, …).
     #[arg(long)]
     pub generic: bool,
+}
+
+/// `knockmap import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Log files: `auth.log`, `auth.log.1`, `auth.log.2.gz`, … in any order (each rotation
+    /// family is read oldest first).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Database URL: sqlite://PATH (default: knockmap.sqlite in the data directory).
+    #[arg(long, env = "KNOCKMAP_DB", value_name = "URL")]
+    pub db: Option<String>,
+    #[command(flatten)]
+    pub geo: GeoOptions,
+    /// Zone of log timestamps written without one (default: this machine's).
+    #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Also turn any other line that contains an IP address into a `probe` event.
+    #[arg(long)]
+    pub generic: bool,
+    /// Plain progress lines instead of a progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress_bar: bool,
+    #[command(flatten)]
+    pub data: DataDirOption,
 }
 
 /// `knockmap geoip`.
@@ -265,6 +302,42 @@ pub struct SensorArgs {
     /// Zone of log timestamps written without one (default: this machine's).
     #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
     pub timezone: Option<String>,
+    /// Most disk space for batches the server could not take yet (in the state directory),
+    /// in bytes or with a K, M or G suffix (powers of 1024). When full, the oldest batches
+    /// are dropped, with a warning.
+    #[arg(long, env = "KNOCKMAP_SPOOL_MAX_BYTES", value_name = "SIZE",
+          default_value = "256M", value_parser = parse_size)]
+    pub spool_max_bytes: u64,
+    /// A PEM file of CA certificates to trust for an https:// server, besides the system's
+    /// and Mozilla's roots (for a server with a certificate from a private CA).
+    #[arg(long, env = "KNOCKMAP_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Longest wait between retries while the server is unreachable, in seconds.
+    #[arg(long, env = "KNOCKMAP_RETRY_MAX_SECS", default_value_t = 30, value_name = "S",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub retry_max_secs: u64,
+}
+
+/// A size in bytes, optionally with a K, M or G suffix (also KiB, MiB, GiB), powers of 1024.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits_end = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits_end);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a size such as 268435456 or 256M, got {text:?}"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 fn parse_lat_lon(text: &str) -> Result<(f64, f64), String> {
@@ -294,6 +367,17 @@ mod tests {
         assert_eq!(parse_lat_lon("50.1, 8.7"), Ok((50.1, 8.7)));
         assert!(parse_lat_lon("91,0").is_err());
         assert!(parse_lat_lon("north").is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("256M"), Ok(256 << 20));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("12T").is_err());
+        assert!(parse_size("99999999999999G").is_err());
     }
 
     #[test]

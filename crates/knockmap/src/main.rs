@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod geoip;
+mod import;
 mod lines;
 mod parse;
 mod paths;
@@ -29,6 +30,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
     use cli::Command;
     match cli.command {
         Command::Parse(args) => parse::run(args),
+        Command::Import(args) => block_on(import::run(args)),
         Command::Serve(args) => block_on(serve::run(args)),
         Command::Demo(args) => block_on(demo::run(args)),
         Command::Geoip(args) => block_on(geoip::run(args)),

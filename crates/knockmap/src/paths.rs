@@ -1,5 +1,6 @@
 //! Where knockmap keeps things, and opening what the options name.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use knockmap_geo::GeoDb;
 use knockmap_server::LogInput;
+use knockmap_source::JournalConfig;
 
 use crate::cli::{DataDirOption, GeoOptions};
 
@@ -88,8 +90,8 @@ pub struct ResolvedSource {
 }
 
 /// Resolves a `--source` spec to the logs it names: one file, the files a glob matches
-/// (`/var/log/remote/*/auth.log`), or what `auto` finds (nothing when this machine has no
-/// log it knows).
+/// (`/var/log/remote/*/auth.log`), sshd's entries in the systemd journal (`journald`), or
+/// what `auto` finds (nothing when this machine has no log it knows).
 pub fn resolve_source(spec: &str) -> anyhow::Result<Vec<ResolvedSource>> {
     let (generic, spec) = match spec.strip_prefix("generic:") {
         Some("") => {
@@ -104,28 +106,54 @@ pub fn resolve_source(spec: &str) -> anyhow::Result<Vec<ResolvedSource>> {
     };
     match spec {
         "auto" if !generic => {
-            for candidate in ["/var/log/auth.log", "/var/log/secure"] {
-                if Path::new(candidate).exists() {
-                    tracing::info!("--source auto: following {candidate}");
-                    return Ok(vec![file(Path::new(candidate))]);
-                }
-            }
-            tracing::warn!(
-                "--source auto: found neither /var/log/auth.log nor /var/log/secure; \
-                 serving what is stored (journald is not supported yet: install rsyslog, \
-                 or pass a file path)"
+            let found = auto_source(
+                &[Path::new("/var/log/auth.log"), Path::new("/var/log/secure")],
+                std::env::var_os("PATH").as_deref(),
             );
-            Ok(Vec::new())
+            match &found {
+                Some(LogInput::Journald(_)) => tracing::info!(
+                    "--source auto: no /var/log/auth.log or /var/log/secure; \
+                     following sshd in the systemd journal (journalctl)"
+                ),
+                Some(input) => tracing::info!("--source auto: following {input}"),
+                None => tracing::warn!(
+                    "--source auto: found neither /var/log/auth.log, /var/log/secure nor \
+                     journalctl; serving what is stored (pass a file path)"
+                ),
+            }
+            Ok(found
+                .into_iter()
+                .map(|input| ResolvedSource { input, generic })
+                .collect())
         }
-        "journald" if !generic => {
-            bail!("--source journald is not supported yet: pass a file path")
-        }
+        "journald" if !generic => Ok(vec![ResolvedSource {
+            input: LogInput::Journald(JournalConfig::default()),
+            generic,
+        }]),
         "-" => bail!("--source - (standard input) is not supported yet: pass a file path"),
         path if path.contains(['*', '?', '[']) => {
             glob_files(path).map(|paths| paths.iter().map(|p| file(p)).collect())
         }
         path => Ok(vec![file(Path::new(path))]),
     }
+}
+
+/// What `--source auto` follows: the first of `files` that exists, else the journal when a
+/// `journalctl` program is on `path` (a `PATH` value). Debian 12 and later keep sshd's log
+/// only in the journal unless rsyslog is installed.
+fn auto_source(files: &[&Path], path: Option<&OsStr>) -> Option<LogInput> {
+    if let Some(found) = files.iter().find(|f| f.exists()) {
+        return Some(LogInput::File(found.to_path_buf()));
+    }
+    let config = JournalConfig::default();
+    let on_path = std::env::split_paths(path?).any(|dir| is_executable(&dir.join(&config.program)));
+    on_path.then_some(LogInput::Journald(config))
+}
+
+/// Whether `path` is a file someone may execute.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The files a glob pattern matches now, sorted; an error when it matches none (a pattern
@@ -149,6 +177,8 @@ fn glob_files(pattern: &str) -> anyhow::Result<Vec<PathBuf>> {
 fn checkpoint_path(data_dir: &Path, source: &LogInput) -> PathBuf {
     match source {
         LogInput::File(path) => file_checkpoint_path(data_dir, path),
+        // One journal per machine: its cursor has one place.
+        LogInput::Journald(_) => data_dir.join("checkpoints").join("journald.json"),
     }
 }
 
@@ -203,7 +233,52 @@ mod tests {
             vec![file("/var/log/nginx/access.log", true)]
         );
         assert!(resolve_source("generic:").is_err());
-        assert!(resolve_source("journald").is_err());
+        assert_eq!(
+            resolve_source("journald").expect("journald"),
+            vec![ResolvedSource {
+                input: LogInput::Journald(JournalConfig::default()),
+                generic: false
+            }]
+        );
+        assert_eq!(
+            resolve_source("generic:journald").expect("a file named journald"),
+            vec![file("journald", true)]
+        );
+    }
+
+    #[test]
+    fn auto_prefers_files_then_the_journal() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = dir.path().join("auth.log");
+        let secure = dir.path().join("secure");
+        let bin = dir.path().join("bin");
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&bin).expect("mkdir");
+        std::fs::create_dir(&empty).expect("mkdir");
+        let journalctl = bin.join("journalctl");
+        std::fs::write(&journalctl, "#!/bin/sh\n").expect("write");
+        let path = std::env::join_paths([&empty, &bin]).expect("PATH");
+        let files = [auth.as_path(), secure.as_path()];
+        let journal = Some(LogInput::Journald(JournalConfig::default()));
+
+        // Not executable: not a program.
+        assert_eq!(auto_source(&files, Some(&path)), None);
+        std::fs::set_permissions(&journalctl, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        assert_eq!(auto_source(&files, Some(&path)), journal);
+        assert_eq!(auto_source(&files, Some(empty.as_os_str())), None);
+        assert_eq!(auto_source(&files, None), None);
+        std::fs::write(&secure, "").expect("write");
+        assert_eq!(
+            auto_source(&files, Some(&path)),
+            Some(LogInput::File(secure.clone()))
+        );
+        std::fs::write(&auth, "").expect("write");
+        assert_eq!(
+            auto_source(&files, Some(&path)),
+            Some(LogInput::File(auth.clone()))
+        );
     }
 
     #[test]
@@ -241,5 +316,13 @@ mod tests {
         assert_eq!(a, checkpoint_path(dir, &file("/var/log/auth.log")));
         assert_ne!(a, checkpoint_path(dir, &file("/var/log/secure")));
         assert!(a.starts_with("/data/checkpoints") && a.to_string_lossy().contains("auth.log-"));
+        let journal = LogInput::Journald(JournalConfig::default());
+        let j = checkpoint_path(dir, &journal);
+        assert_eq!(j, Path::new("/data/checkpoints/journald.json"));
+        // A file that happens to be named journald.json does not share it.
+        assert_ne!(
+            j,
+            checkpoint_path(dir, &file("/data/checkpoints/journald.json"))
+        );
     }
 }

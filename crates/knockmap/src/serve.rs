@@ -59,7 +59,13 @@ impl Server {
         tracing::info!(db = %url, "database ready");
         let geo: Arc<GeoDb> = paths::open_geo(&options.geo, &data_dir).await?;
         let home = options.home.map(|(lat, lon)| Location { lat, lon });
-        let state = AppState::new(store, geo, home);
+        let mut state = AppState::new(store, geo, home);
+        if let Some(token) = &options.admin_token {
+            state = state.with_admin_token(token);
+            if state.admin.is_none() {
+                anyhow::bail!("--admin-token is empty");
+            }
+        }
         let (listener, addr) = knockmap_server::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;

@@ -14,8 +14,16 @@ const CITY_DB: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../knockmap-geo/tests/fixtures/GeoLite2-City-Test.mmdb"
 );
+#[path = "end_to_end/crash.rs"]
+mod crash;
+#[path = "end_to_end/import.rs"]
+mod import;
 #[path = "end_to_end/many_hosts.rs"]
 mod many_hosts;
+#[path = "end_to_end/openssh.rs"]
+mod openssh;
+#[path = "end_to_end/outage.rs"]
+mod outage;
 
 const HOSTILE_USER: &str = "<img src=x onerror=alert(1)>";
 

@@ -667,3 +667,153 @@ fn randomized_sequences_deliver_every_line_once() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn wait_wakes_up_on_an_append_well_before_its_timeout() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("auth.log");
+    append(&path, b"first\n")?;
+    let mut f = FileFollower::new(&path, None, StartAt::Beginning)?;
+    assert_eq!(f.read_available(10)?.len(), 1);
+    // Nothing new: waits for the timeout.
+    let started = Instant::now();
+    assert!(!f.wait(Duration::from_millis(200)));
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    for round in 0..5 {
+        let writer_path = path.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            let appended = Instant::now();
+            append(&writer_path, b"more\n").map(|()| appended)
+        });
+        assert!(
+            f.wait(Duration::from_secs(5)),
+            "round {round}: woken by the append"
+        );
+        let woke = Instant::now();
+        let appended = writer.join().map_err(|_| "writer panicked")??;
+        let latency = woke.saturating_duration_since(appended);
+        assert!(
+            latency < Duration::from_millis(100),
+            "round {round}: woke {latency:?} after the append"
+        );
+        assert_eq!(texts(&f.read_available(10)?), ["more"]);
+    }
+    Ok(())
+}
+
+#[test]
+fn wait_sees_rotation_creation_and_unread_data() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("auth.log");
+    // Not there yet: the creation wakes the follower.
+    let mut f = FileFollower::new(&path, None, StartAt::End)?;
+    let creator = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            append(&path, b"hello\n")
+        })
+    };
+    let started = Instant::now();
+    assert!(f.wait(Duration::from_secs(5)));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    creator.join().map_err(|_| "creator panicked")??;
+    assert_eq!(texts(&f.read_available(10)?), ["hello"]);
+
+    // Bytes already waiting: no sleep at all.
+    append(&path, b"waiting\n")?;
+    let started = Instant::now();
+    assert!(f.wait(Duration::from_secs(5)));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(texts(&f.read_available(10)?), ["waiting"]);
+
+    // A rename rotation wakes it too.
+    let rotated = dir.path().join("auth.log.1");
+    let mover = {
+        let (path, rotated) = (path.clone(), rotated.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            fs::rename(&path, &rotated)
+        })
+    };
+    assert!(f.wait(Duration::from_secs(5)));
+    mover.join().map_err(|_| "mover panicked")??;
+
+    // Other files in the directory do not wake it.
+    let mut f = FileFollower::new(&rotated, None, StartAt::End)?;
+    assert!(f.read_available(10)?.is_empty());
+    f.wait(Duration::from_millis(1));
+    append(&dir.path().join("unrelated.log"), b"noise\n")?;
+    assert!(!f.wait(Duration::from_millis(300)));
+    Ok(())
+}
+
+#[test]
+fn wait_without_a_directory_sleeps_the_timeout() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("missing").join("auth.log");
+    let mut f = FileFollower::new(&path, None, StartAt::End)?;
+    let started = Instant::now();
+    assert!(!f.wait(Duration::from_millis(150)));
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    Ok(())
+}
+
+#[test]
+fn several_paths_in_one_directory_keep_independent_checkpoints() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let a = dir.path().join("auth.log");
+    let b = dir.path().join("secure");
+    append(&a, b"a1\na2\n")?;
+    let cp_a = dir.path().join("a.json");
+    let cp_b = dir.path().join("b.json");
+    let mut fa = FileFollower::new(&a, Some(cp_a.clone()), StartAt::Beginning)?;
+    // `secure` does not exist yet.
+    let mut fb = FileFollower::new(&b, Some(cp_b.clone()), StartAt::End)?;
+    assert_eq!(texts(&fa.read_available(10)?), ["a1", "a2"]);
+    assert!(fb.read_available(10)?.is_empty());
+    append(&b, b"b1\n")?;
+    append(&a, b"a3\n")?;
+    assert_eq!(texts(&fb.read_available(10)?), ["b1"]);
+    assert_eq!(texts(&fa.read_available(10)?), ["a3"]);
+    fa.commit()?;
+    fb.commit()?;
+    drop((fa, fb));
+
+    // Deleted and re-created while stopped; the other one is untouched.
+    fs::remove_file(&b)?;
+    append(&b, b"b2\n")?;
+    append(&a, b"a4\n")?;
+    let mut fa = FileFollower::new(&a, Some(cp_a), StartAt::End)?;
+    let mut fb = FileFollower::new(&b, Some(cp_b), StartAt::End)?;
+    assert_eq!(texts(&fa.read_available(10)?), ["a4"]);
+    assert_eq!(texts(&fb.read_available(10)?), ["b2"]);
+    Ok(())
+}
+
+#[test]
+fn a_file_rotated_while_stopped_is_drained_from_its_checkpoint() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("auth.log");
+    let cp = dir.path().join("positions.json");
+    let mut w = OpenOptions::new().create(true).append(true).open(&path)?;
+    w.write_all(b"one\ntwo\n")?;
+    let mut f = FileFollower::new(&path, Some(cp.clone()), StartAt::Beginning)?;
+    let first = f.read_available(1)?;
+    f.commit()?;
+    drop(f);
+    // Rotated while stopped; the writer still appends to the old file for a moment.
+    fs::rename(&path, dir.path().join("auth.log.1"))?;
+    w.write_all(b"three\n")?;
+    append(&path, b"new\n")?;
+    let mut f = FileFollower::new(&path, Some(cp), StartAt::End)?;
+    let lines = read_all(&mut f, 10)?;
+    assert_eq!(texts(&lines), ["two", "three", "new"]);
+    assert_eq!(lines[0].fingerprint, first[0].fingerprint);
+    assert_eq!(lines[0].offset, 4);
+    w.write_all(b"late\n")?;
+    assert_eq!(texts(&f.read_available(10)?), ["late"]);
+    Ok(())
+}

@@ -25,7 +25,7 @@ fn token_cli(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Creates a sensor and returns its token.
-fn create_token(dir: &Path, name: &str, location: Option<&str>) -> String {
+pub(super) fn create_token(dir: &Path, name: &str, location: Option<&str>) -> String {
     let mut args = vec!["create", name];
     if let Some(location) = location {
         args.extend(["--location", location]);
@@ -260,12 +260,12 @@ async fn remote_batches_are_authenticated_validated_and_stored_once() {
 }
 
 /// A `knockmap sensor` process, killed (SIGKILL) when dropped.
-struct Sensor {
+pub(super) struct Sensor {
     child: Child,
 }
 
 impl Sensor {
-    fn start(dir: &Path, server: &Server, token: &str, log: &Path) -> Sensor {
+    pub(super) fn start(dir: &Path, server: &Server, token: &str, log: &Path) -> Sensor {
         let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
             .args(["sensor", "--server", &server.base, "--batch-ms", "100"])
             .arg("--source")
@@ -294,7 +294,7 @@ impl Drop for Sensor {
     }
 }
 
-fn failed_lines(range: std::ops::Range<u32>) -> Vec<String> {
+pub(super) fn failed_lines(range: std::ops::Range<u32>) -> Vec<String> {
     range
         .map(|i| {
             format!(
@@ -383,4 +383,88 @@ fn a_sensor_with_a_refused_token_exits_with_a_clear_message() {
         "{}",
         stderr(&output)
     );
+}
+
+/// `GET /api/v1/sensors` with an optional bearer token.
+async fn sensors_api(server: &Server, token: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(format!("{}/api/v1/sensors", server.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("GET /api/v1/sensors");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn sensor_health_is_listed_for_the_admin_and_exported_as_metrics() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = create_token(dir.path(), "edge-1", Some("35.68,139.69"));
+    let admin = "admin-secret-for-the-test";
+    let server = Server::start_with(dir.path(), &["--admin-token".as_ref(), admin.as_ref()]);
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/ingest", server.base))
+        .bearer_auth(&token)
+        .header("x-knockmap-lines-read", "120")
+        .header("x-knockmap-events", "2")
+        .header("x-knockmap-unmatched", "1")
+        .header("x-knockmap-version", "9.9.9")
+        .body(batch([0, 1]))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status().as_u16(), 200);
+
+    assert_eq!(sensors_api(&server, None).await.0, 401);
+    assert_eq!(sensors_api(&server, Some("wrong")).await.0, 401);
+    assert_eq!(
+        sensors_api(&server, Some(&token)).await.0,
+        401,
+        "a sensor is not admin"
+    );
+    let (status, body) = sensors_api(&server, Some(admin)).await;
+    assert_eq!(status, 200, "{body}");
+    let sensor = &body["sensors"][0];
+    assert_eq!(sensor["name"], "edge-1", "{body}");
+    assert_eq!(sensor["health"]["lines_read"], 120, "{body}");
+    assert_eq!(sensor["health"]["unmatched"], 1, "{body}");
+    assert_eq!(sensor["health"]["version"], "9.9.9", "{body}");
+    assert!(sensor["last_seen"].is_string(), "{body}");
+    assert!(
+        !body.to_string().contains("token"),
+        "no token material: {body}"
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .expect("GET /metrics");
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.expect("metrics text");
+    for expected in [
+        "knockmap_events_stored_total 2",
+        r#"knockmap_sensor_lines_read{sensor="edge-1"} 120"#,
+        r#"knockmap_sensor_unmatched_lines{sensor="edge-1"} 1"#,
+        r#"knockmap_sensor_info{sensor="edge-1",version="9.9.9"} 1"#,
+        r#"knockmap_sensor_revoked{sensor="edge-1"} 0"#,
+        "knockmap_sensor_last_seen_timestamp_seconds{sensor=\"edge-1\"} 1",
+        "# EOF",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    server.stop();
+
+    // Without an admin token the admin API is off, and says how to turn it on.
+    let server = Server::start_with(dir.path(), &[]);
+    let (status, body) = sensors_api(&server, Some(admin)).await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--admin-token"),
+        "{body}"
+    );
+    server.stop();
 }
