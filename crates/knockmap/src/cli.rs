@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// See who knocks on your SSH door: sshd authentication logs to a live world map.
 #[derive(Debug, Parser)]
@@ -108,9 +108,10 @@ pub struct GeoOptions {
 pub struct ServeArgs {
     #[command(flatten)]
     pub server: ServerOptions,
-    /// A log to follow: a file path, `auto` (/var/log/auth.log, else /var/log/secure), or
-    /// `generic:PATH` (any line with an IP address is a probe). Repeatable. Files are read
-    /// from the start the first time, then from where the last run stopped.
+    /// A log to follow: a file path or glob, `journald`, `auto` (/var/log/auth.log, else
+    /// /var/log/secure, else journald), or `generic:PATH` (any line with an IP address is a
+    /// probe). Repeatable. A log is read from where the last run stopped; see --start-at for
+    /// the first time.
     #[arg(
         long,
         env = "KNOCKMAP_SOURCE",
@@ -118,6 +119,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub source: Vec<String>,
+    /// Where to start in a log never read before: its beginning (backfill) or its end (only
+    /// what is written from now on).
+    #[arg(long, env = "KNOCKMAP_START_AT", value_enum, default_value_t = StartAtArg::Beginning)]
+    pub start_at: StartAtArg,
 }
 
 /// `knockmap demo`.
@@ -163,6 +168,24 @@ pub struct ParseArgs {
     /// address (for logs of other programs: web servers, firewalls, …).
     #[arg(long)]
     pub generic: bool,
+}
+
+/// Where to start in a log never read before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartAtArg {
+    /// From its first line (backfill).
+    Beginning,
+    /// Only lines written from now on.
+    End,
+}
+
+impl From<StartAtArg> for knockmap_source::StartAt {
+    fn from(arg: StartAtArg) -> Self {
+        match arg {
+            StartAtArg::Beginning => knockmap_source::StartAt::Beginning,
+            StartAtArg::End => knockmap_source::StartAt::End,
+        }
+    }
 }
 
 /// `knockmap import`.
@@ -273,9 +296,9 @@ pub struct SensorArgs {
         hide_env_values = true
     )]
     pub token: String,
-    /// A log to follow: a file path, `auto` (/var/log/auth.log, else /var/log/secure), or
-    /// `generic:PATH`. Repeatable. Files are read from the start the first time, then from
-    /// where the last shipped batch ended.
+    /// A log to follow: a file path or glob, `journald`, `auto` (/var/log/auth.log, else
+    /// /var/log/secure, else journald), or `generic:PATH`. Repeatable. A log is read from
+    /// where the last shipped batch ended; see --start-at for the first time.
     #[arg(
         long,
         env = "KNOCKMAP_SOURCE",
@@ -284,6 +307,10 @@ pub struct SensorArgs {
         default_value = "auto"
     )]
     pub source: Vec<String>,
+    /// Where to start in a log never read before: its beginning (backfill) or its end (only
+    /// what is written from now on).
+    #[arg(long, env = "KNOCKMAP_START_AT", value_enum, default_value_t = StartAtArg::Beginning)]
+    pub start_at: StartAtArg,
     /// Where read positions are kept (default: sensor/ in the data directory).
     #[arg(long, env = "KNOCKMAP_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

@@ -32,7 +32,7 @@ use crate::paths;
 use progress::Progress;
 
 /// Events stored per transaction.
-const BATCH: usize = 5000;
+const BATCH: usize = 20_000;
 
 /// What the parsing thread has read so far (shared with the progress display).
 #[derive(Debug, Default)]

@@ -269,6 +269,38 @@ async fn appended_lines_reach_the_websocket_within_a_second_and_every_endpoint()
 }
 
 #[tokio::test]
+async fn start_at_end_skips_what_a_new_log_already_holds() {
+    let (dir, log) = temp_log();
+    let old =
+        "Nov 21 19:16:01 web-01 sshd[1]: Failed password for root from 81.2.69.142 port 1 ssh2";
+    append(&log, &[old, old]);
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--source".as_ref(),
+            log.as_os_str(),
+            "--start-at".as_ref(),
+            "end".as_ref(),
+        ],
+    );
+    // The follower has taken its position once a later line arrives alone.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    append(
+        &log,
+        &["Nov 21 19:16:02 web-01 sshd[2]: Invalid user new from 81.2.69.142 port 2"],
+    );
+    let stats = server.wait_for_events(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, again) = server.get("/api/v1/stats").await;
+    assert_eq!(
+        (stats["events"].as_u64(), again["events"].as_u64()),
+        (Some(1), Some(1)),
+        "{again}"
+    );
+    server.stop();
+}
+
+#[tokio::test]
 async fn restarts_and_rereading_the_whole_log_count_nothing_twice() {
     let (dir, log) = temp_log();
     let lines: Vec<String> = (0..50)

@@ -23,7 +23,7 @@ mod tests;
 
 /// Most rows per multi-row statement. With 13 bound values per event and 16 per address, a
 /// full statement stays well under SQLite's limit of 32766 bound parameters.
-pub(super) const MAX_ROWS: usize = 1024;
+const MAX_ROWS: usize = 1024;
 
 const EVENT_COLUMNS: usize = 13;
 const IP_COLUMNS: usize = 16;
@@ -62,7 +62,7 @@ pub(super) async fn ingest(pool: &SqlitePool, events: &[NewEvent]) -> Result<Ing
 }
 
 /// [`ingest`] with statements of at most `max_rows` rows.
-pub(super) async fn ingest_in_chunks(
+async fn ingest_in_chunks(
     pool: &SqlitePool,
     events: &[NewEvent],
     max_rows: usize,
