@@ -50,6 +50,8 @@ struct CheckpointFile {
 pub(crate) struct Checkpoints {
     path: Option<PathBuf>,
     entries: BTreeMap<String, CheckpointEntry>,
+    /// What the file holds: the last committed entries plus identities persisted since.
+    saved: BTreeMap<String, CheckpointEntry>,
     dirty: bool,
 }
 
@@ -90,6 +92,7 @@ impl Checkpoints {
         }
         Ok(Checkpoints {
             path,
+            saved: entries.clone(),
             entries,
             dirty: false,
         })
@@ -139,12 +142,39 @@ impl Checkpoints {
             return Ok(());
         }
         self.prune();
+        self.write(&self.entries)?;
+        self.saved = self.entries.clone();
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Persists the entry of `fingerprint` at once if the file does not know it yet, leaving
+    /// the committed positions of the other entries as they are.
+    ///
+    /// For a new identity at offset 0: lines returned under it but not committed must get
+    /// the same id after a restart, which the follower could not reconstruct when the
+    /// identity depended on files seen only before the restart.
+    pub(crate) fn persist_identity(&mut self, fingerprint: &str) -> Result<(), SourceError> {
+        if self.path.is_none() || self.saved.contains_key(fingerprint) {
+            return Ok(());
+        }
+        let Some(entry) = self.entries.get(fingerprint) else {
+            return Ok(());
+        };
+        let mut saved = self.saved.clone();
+        saved.insert(fingerprint.to_owned(), entry.clone());
+        self.write(&saved)?;
+        self.saved = saved;
+        Ok(())
+    }
+
+    fn write(&self, entries: &BTreeMap<String, CheckpointEntry>) -> Result<(), SourceError> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         let file = CheckpointFile {
             version: FORMAT_VERSION,
-            files: self.entries.clone(),
+            files: entries.clone(),
         };
         let mut json = serde_json::to_vec_pretty(&file).map_err(|e| SourceError::Checkpoint {
             path: path.clone(),
@@ -154,9 +184,7 @@ impl Checkpoints {
         write_atomically(path, &json).map_err(|source| SourceError::Io {
             path: path.clone(),
             source,
-        })?;
-        self.dirty = false;
-        Ok(())
+        })
     }
 
     fn prune(&mut self) {

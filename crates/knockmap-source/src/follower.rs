@@ -384,33 +384,51 @@ impl FileFollower {
     fn resumable(&self, sibling: &Path) -> io::Result<Option<(jiff::Timestamp, Tracked)>> {
         let file = File::open(sibling)?;
         let meta = file.metadata()?;
-        let is_current = fs::metadata(&self.path)
-            .is_ok_and(|at_path| at_path.dev() == meta.dev() && at_path.ino() == meta.ino());
-        if !meta.is_file() || is_current {
+        let inode = (meta.dev(), meta.ino());
+        let path_file = File::open(&self.path).ok();
+        let path_inode = path_file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| (m.dev(), m.ino()));
+        if !meta.is_file() || path_inode == Some(inode) {
             return Ok(None);
         }
         let Some(first_line) = fingerprint_file(&file)? else {
             return Ok(None);
         };
-        let mut best: Option<(&str, &CheckpointEntry)> = None;
+        let head = first_line_len(&file)?;
+        let mut best: Option<((bool, u64, u32), &str, &CheckpointEntry)> = None;
         for (key, entry) in self.checkpoints.generations(&first_line) {
-            // The longest verified prefix is the strongest evidence (an entry at offset 0
-            // matches any file); a key already resumed for another file is not reused.
-            let better = best
-                .is_none_or(|(_, b)| (entry.offset, entry.generation) > (b.offset, b.generation));
+            // An entry recorded for this inode is the strongest evidence, then the longest
+            // verified prefix (an entry at offset 0 matches any file). An entry of another
+            // inode (a copy made by copytruncate) needs at least its first line as evidence; a
+            // key already resumed for another file is not reused.
+            let own = entry.inode == Some(inode);
+            let rank = (own, entry.offset, entry.generation);
+            let foreign = !own && entry.inode.is_some() && entry.offset < head;
             let claimed = self
                 .draining
                 .iter()
                 .any(|d| d.id.as_ref().is_some_and(|id| id.fingerprint == key));
-            if better
+            // The file the entry was recorded for is at the path and still holds it.
+            let kept_at_path = match &path_file {
+                Some(f) if entry.inode.is_some() && entry.inode == path_inode => {
+                    still_holds(f, entry)?
+                }
+                _ => false,
+            };
+            if best.is_none_or(|(b, _, _)| rank > b)
+                && !foreign
+                && !kept_at_path
                 && !claimed
                 && entry.path == self.path
                 && entry.offset <= meta.len()
                 && (entry.check.is_none() || tail_check(&file, entry.offset)? == entry.check)
             {
-                best = Some((key, entry));
+                best = Some((rank, key, entry));
             }
         }
+        let best = best.map(|(_, key, entry)| (key, entry));
         let Some((key, entry)) = best else {
             return Ok(None);
         };
@@ -571,19 +589,87 @@ fn establish(
         return Ok(false);
     };
     let size = t.file.metadata()?.len();
+    let (generation, offset, skipping) = match same_inode(cp, taken, &first_line, t, size)? {
+        Some((generation, offset)) => (generation, offset, false),
+        None => by_content(cp, taken, path, &first_line, t, size)?,
+    };
+    let fingerprint = generation_fingerprint(&first_line, generation);
+    tracing::debug!(path = %path.display(), %fingerprint, generation, offset, "following file");
+    let new_generation = generation > 0 && cp.get(&fingerprint).is_none();
+    t.splitter = Splitter::at(offset, skipping);
+    t.id = Some(Identity {
+        fingerprint: fingerprint.clone(),
+        first_line,
+        generation,
+    });
+    record(cp, path, t)?;
+    if new_generation && let Err(e) = cp.persist_identity(&fingerprint) {
+        // Only ids after a crash before the next commit are at stake; that commit reports it.
+        tracing::warn!(path = %path.display(), error = %e, "cannot persist a new file identity");
+    }
+    Ok(true)
+}
+
+/// The newest generation recorded for this very file (device and inode) whose committed
+/// bytes it still holds: `(generation, offset)`. Content after a truncation is new even on
+/// the same inode. A file that appeared while following can only have the inode of a file
+/// gone since (inode reuse), so it needs more than its first line as evidence.
+fn same_inode(
+    cp: &Checkpoints,
+    taken: &[String],
+    first_line: &str,
+    t: &Tracked,
+    size: u64,
+) -> io::Result<Option<(u32, u64)>> {
+    if t.mode == Fresh::Truncated {
+        return Ok(None);
+    }
+    let inode = Some((t.dev, t.ino));
+    let min_offset = match t.mode {
+        Fresh::Replaced => first_line_len(&t.file)? + 1,
+        _ => 0,
+    };
+    let mut best: Option<(u32, u64)> = None;
+    for (key, e) in cp.generations(first_line) {
+        if e.inode != inode
+            || e.offset > size
+            || e.offset < min_offset
+            || taken.iter().any(|k| k == key)
+            || best.is_some_and(|(generation, _)| generation > e.generation)
+        {
+            continue;
+        }
+        if e.check.is_none() || tail_check(&t.file, e.offset)? == e.check {
+            best = Some((e.generation, e.offset));
+        }
+    }
+    Ok(best)
+}
+
+/// `(generation, offset, skipping)` for a file no entry names by its inode: the newest
+/// generation of its first line if the file holds its committed content (another inode only
+/// with more than the first line as evidence), else a new generation from offset 0.
+fn by_content(
+    cp: &Checkpoints,
+    taken: &[String],
+    path: &Path,
+    first_line: &str,
+    t: &Tracked,
+    size: u64,
+) -> io::Result<(u32, u64, bool)> {
     let inode = (t.dev, t.ino);
-    let latest = cp.latest(&first_line).map(|(_, e)| {
+    let latest = cp.latest(first_line).map(|(_, e)| {
         let mode = match t.mode {
             Fresh::Open(_) if e.inode.is_some_and(|known| known != inode) => Fresh::Replaced,
             mode => mode,
         };
         (mode, e.generation, e.offset, e.check.clone())
     });
-    let (generation, offset, skipping) = match (t.mode, latest) {
+    Ok(match (t.mode, latest) {
         (Fresh::Open(_) | Fresh::Replaced, Some((mode, generation, offset, check)))
             if offset <= size
                 && (mode != Fresh::Replaced || offset > first_line_len(&t.file)?)
-                && !taken.contains(&generation_fingerprint(&first_line, generation))
+                && !taken.contains(&generation_fingerprint(first_line, generation))
                 && (check.is_none() || tail_check(&t.file, offset)? == check) =>
         {
             (generation, offset, false)
@@ -596,17 +682,16 @@ fn establish(
             (0, offset, skipping)
         }
         (_, None) => (0, 0, false),
-    };
-    let fingerprint = generation_fingerprint(&first_line, generation);
-    tracing::debug!(path = %path.display(), %fingerprint, generation, offset, "following file");
-    t.splitter = Splitter::at(offset, skipping);
-    t.id = Some(Identity {
-        fingerprint,
-        first_line,
-        generation,
-    });
-    record(cp, path, t)?;
-    Ok(true)
+    })
+}
+
+/// Whether `file` still holds what `entry` recorded: the same first line and the same bytes
+/// before the offset.
+fn still_holds(file: &File, entry: &CheckpointEntry) -> io::Result<bool> {
+    if fingerprint_file(file)?.as_deref() != Some(entry.first_line.as_str()) {
+        return Ok(false);
+    }
+    Ok(entry.check.is_none() || tail_check(file, entry.offset)? == entry.check)
 }
 
 /// Length of the file's first line with its newline (or of the fingerprinted head).

@@ -817,3 +817,72 @@ fn a_file_rotated_while_stopped_is_drained_from_its_checkpoint() -> TestResult {
     assert_eq!(texts(&f.read_available(10)?), ["late"]);
     Ok(())
 }
+
+#[test]
+fn a_new_generation_keeps_its_ids_after_a_crash_before_commit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("auth.log");
+    let cp = dir.path().join("positions.json");
+    append(&path, b"header\n")?;
+    let mut f = FileFollower::new(&path, Some(cp.clone()), StartAt::Beginning)?;
+    assert_eq!(texts(&f.read_available(10)?), ["header"]);
+    fs::rename(&path, dir.path().join("auth.log.1"))?;
+    append(&path, b"header\nbody\n")?;
+    let before = read_all(&mut f, 10)?;
+    assert_eq!(texts(&before), ["header", "body"]);
+    assert_ne!(before[0].fingerprint, fp("header").unwrap_or_default());
+    // Crash: nothing was committed, the same lines come again with the same ids.
+    drop(f);
+    let mut f = FileFollower::new(&path, Some(cp), StartAt::Beginning)?;
+    assert_eq!(read_all(&mut f, 10)?, before);
+    Ok(())
+}
+
+#[test]
+fn a_copy_does_not_take_the_entry_of_the_file_at_the_path() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("auth.log");
+    let cp = dir.path().join("positions.json");
+    append(&path, b"header\n")?;
+    let mut f = FileFollower::new(&path, Some(cp.clone()), StartAt::Beginning)?;
+    assert_eq!(f.read_available(10)?.len(), 1);
+    f.commit()?;
+    // Another file with the same content next to it, then more lines at the path.
+    fs::copy(&path, dir.path().join("auth.log.1"))?;
+    append(&path, b"body\n")?;
+    let body = f.read_available(10)?;
+    assert_eq!(texts(&body), ["body"]);
+    drop(f);
+    let mut f = FileFollower::new(&path, Some(cp), StartAt::End)?;
+    assert_eq!(read_all(&mut f, 10)?, body);
+    Ok(())
+}
+
+#[test]
+fn a_reused_inode_with_the_same_first_line_is_a_new_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("auth.log");
+    let cp = dir.path().join("positions.json");
+    append(&path, b"header\n")?;
+    let mut f = FileFollower::new(&path, Some(cp.clone()), StartAt::Beginning)?;
+    let old = f.read_available(10)?;
+    f.commit()?;
+    drop(f);
+    let inode = fs::metadata(&path)?.ino();
+    fs::remove_file(&path)?;
+    append(&path, b"")?;
+    let mut f = FileFollower::new(&path, Some(cp), StartAt::End)?;
+    assert!(f.read_available(10)?.is_empty());
+    // Deleted while followed and re-created, possibly on the same inode: new content.
+    fs::remove_file(&path)?;
+    append(&path, b"header\n")?;
+    let lines = f.read_available(10)?;
+    assert_eq!(
+        texts(&lines),
+        ["header"],
+        "inode reused: {}",
+        fs::metadata(&path)?.ino() == inode
+    );
+    assert_ne!(lines[0].fingerprint, old[0].fingerprint);
+    Ok(())
+}

@@ -173,3 +173,64 @@ async fn an_outage_is_spooled_through_a_rotation_and_everything_is_stored_once()
     let (_, ip) = server.get("/api/v1/ips/81.2.69.142").await;
     assert_eq!(ip["events"].as_u64(), Some(written), "{ip}");
 }
+
+#[tokio::test]
+async fn a_stopped_sensor_spools_the_batch_in_hand_before_it_exits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (log, state) = (dir.path().join("auth.log"), dir.path().join("sensor-state"));
+    let server = start_server(dir.path(), "127.0.0.1:0");
+    let listen = server.base.trim_start_matches("http://").to_string();
+    let token = create_token(dir.path(), "edge-stop", None);
+    append(&log, &[&failed_lines(0..1)[0]]);
+    // A batch is only sent when full or a minute old: what is read stays in hand.
+    let mut sensor = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["sensor", "--server", &server.base, "--batch-ms", "60000"])
+        .args(["--batch-events", "100000", "--retry-max-secs", "1"])
+        .arg("--source")
+        .arg(&log)
+        .arg("--state-dir")
+        .arg(&state)
+        .env("KNOCKMAP_TOKEN", &token)
+        .env("KNOCKMAP_LOG", "warn")
+        .spawn()
+        .expect("start knockmap sensor");
+    // The server goes away while the sensor holds lines it has not sent.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(server);
+    let lines = failed_lines(1..40);
+    append(&log, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let stopped = Instant::now();
+    let _ = Command::new("kill").arg(sensor.id().to_string()).status();
+    let status = sensor.wait().expect("the sensor exits");
+    assert!(status.success(), "a graceful stop: {status}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "stopped in {:?}",
+        stopped.elapsed()
+    );
+    assert!(
+        !spool_files(&state).is_empty(),
+        "the batch in hand is in the spool"
+    );
+    // The log is gone (rotated away and deleted): the lines survive only in the spool.
+    std::fs::remove_file(&log).expect("delete the log");
+    append(
+        &log,
+        &[
+            "2026-11-21T11:00:00.000000+00:00 edge-host sshd[1]: Invalid user z from 81.2.69.142 port 9",
+        ],
+    );
+
+    let server = start_server(dir.path(), &listen);
+    let _sensor = Sensor::start(&state, &server.base, &token, &log);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stats = server.get("/api/v1/stats").await.1;
+    while stats["events"].as_u64() != Some(41) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stats = server.get("/api/v1/stats").await.1;
+    }
+    assert_eq!(stats["events"].as_u64(), Some(41), "{stats}");
+    server.stop();
+}
