@@ -4,14 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::spool::SpoolStats;
 
-/// The headers the spool's state is reported in, next to [`knockmap_server::HEALTH_HEADERS`]:
-/// bytes and batches waiting in the spool now, and events dropped because it was full
-/// (since the process started).
-pub const SPOOL_HEALTH_HEADERS: [&str; 3] = [
-    "x-knockmap-spool-bytes",
-    "x-knockmap-spool-batches",
-    "x-knockmap-dropped-events",
-];
+pub use knockmap_server::SPOOL_HEALTH_HEADERS;
 
 /// Totals since this process started, and the spool's state as last seen.
 #[derive(Debug, Default)]

@@ -30,7 +30,7 @@ pub use ingest::{IngestTotals, Ingestor, Origin};
 pub use live::{BroadcastHub, LiveHub};
 pub use local_source::{LOCAL_SENSOR, LocalSourceHandle, spawn_local_source};
 pub use parsed_log::{LogInput, LogSpec, ParsedLine, ParsedLog, sleep_unless_stopped};
-pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES};
+pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES, SPOOL_HEALTH_HEADERS};
 pub use state::{AppState, Location, Meta};
 
 /// Builds the router: API, websocket and web page.

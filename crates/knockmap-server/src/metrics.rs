@@ -88,6 +88,9 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
     let events = PerSensor::default();
     let unmatched = PerSensor::default();
     let revoked = PerSensor::default();
+    let spool_bytes = PerSensor::default();
+    let spool_batches = PerSensor::default();
+    let dropped = PerSensor::default();
     let versions = Family::<SensorVersion, Gauge>::default();
     for sensor in sensors {
         let label = SensorLabel {
@@ -103,6 +106,9 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
             (&lines, health.lines_read),
             (&events, health.events),
             (&unmatched, health.unmatched),
+            (&spool_bytes, health.spool_bytes),
+            (&spool_batches, health.spool_batches),
+            (&dropped, health.dropped_events),
         ] {
             if let Some(value) = value {
                 family
@@ -141,6 +147,21 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
         "sensor_unmatched_lines",
         "sshd lines the sensor could not read since it started, as it last reported",
         unmatched,
+    );
+    registry.register(
+        "sensor_spool_bytes",
+        "Bytes waiting in the sensor's disk spool, as it last reported",
+        spool_bytes,
+    );
+    registry.register(
+        "sensor_spool_batches",
+        "Batches waiting in the sensor's disk spool, as it last reported",
+        spool_batches,
+    );
+    registry.register(
+        "sensor_dropped_events",
+        "Events the sensor dropped because its spool was full, since it started",
+        dropped,
     );
     registry.register(
         "sensor_revoked",

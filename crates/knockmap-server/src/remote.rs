@@ -45,6 +45,14 @@ pub const HEALTH_HEADERS: [&str; 4] = [
     "x-knockmap-version",
 ];
 
+/// The headers a sensor reports its disk spool in: bytes and batches waiting in it now, and
+/// events dropped because it was full (since its process started).
+pub const SPOOL_HEALTH_HEADERS: [&str; 3] = [
+    "x-knockmap-spool-bytes",
+    "x-knockmap-spool-batches",
+    "x-knockmap-dropped-events",
+];
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/ingest", post(ingest))
 }
@@ -237,6 +245,9 @@ fn health(headers: &HeaderMap) -> SensorHealth {
         lines_read: number(HEALTH_HEADERS[0]),
         events: number(HEALTH_HEADERS[1]),
         unmatched: number(HEALTH_HEADERS[2]),
+        spool_bytes: number(SPOOL_HEALTH_HEADERS[0]),
+        spool_batches: number(SPOOL_HEALTH_HEADERS[1]),
+        dropped_events: number(SPOOL_HEALTH_HEADERS[2]),
         version: text(HEALTH_HEADERS[3])
             .filter(|v| {
                 !v.is_empty()

@@ -257,6 +257,15 @@ pub struct SensorHealth {
     /// The sensor's knockmap version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Bytes waiting in the sensor's disk spool (undelivered batches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spool_bytes: Option<u64>,
+    /// Batches waiting in the sensor's disk spool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spool_batches: Option<u64>,
+    /// Events the sensor dropped because its spool was full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_events: Option<u64>,
 }
 
 /// A remote sensor known to the server (its token is never stored, only the token's hash).

@@ -349,7 +349,8 @@ impl Store for SqliteStore {
              ON CONFLICT(name) DO UPDATE SET
                 token_sha256 = excluded.token_sha256, lat = excluded.lat, lon = excluded.lon,
                 created = excluded.created, revoked_at = NULL, last_seen = NULL,
-                lines_read = NULL, events = NULL, unmatched = NULL, version = NULL
+                lines_read = NULL, events = NULL, unmatched = NULL, version = NULL,
+                spool_bytes = NULL, spool_batches = NULL, dropped_events = NULL
              WHERE sensors.revoked_at IS NOT NULL",
         )
         .bind(name)
@@ -408,7 +409,10 @@ impl Store for SqliteStore {
         sqlx::query(
             "UPDATE sensors SET last_seen = ?,
                 lines_read = COALESCE(?, lines_read), events = COALESCE(?, events),
-                unmatched = COALESCE(?, unmatched), version = COALESCE(?, version)
+                unmatched = COALESCE(?, unmatched), version = COALESCE(?, version),
+                spool_bytes = COALESCE(?, spool_bytes),
+                spool_batches = COALESCE(?, spool_batches),
+                dropped_events = COALESCE(?, dropped_events)
              WHERE name = ?",
         )
         .bind(Timestamp::now().as_microsecond())
@@ -416,6 +420,9 @@ impl Store for SqliteStore {
         .bind(as_i64(health.events))
         .bind(as_i64(health.unmatched))
         .bind(&health.version)
+        .bind(as_i64(health.spool_bytes))
+        .bind(as_i64(health.spool_batches))
+        .bind(as_i64(health.dropped_events))
         .bind(name)
         .execute(&self.pool)
         .await?;
@@ -424,7 +431,7 @@ impl Store for SqliteStore {
 }
 
 const SENSOR_SELECT: &str = "SELECT name, lat, lon, created, revoked_at, last_seen, lines_read,
-        events, unmatched, version FROM sensors";
+        events, unmatched, version, spool_bytes, spool_batches, dropped_events FROM sensors";
 
 fn sensor_row(row: &SqliteRow) -> Result<Sensor> {
     let time = |column: &str| -> Result<Option<Timestamp>> {
@@ -455,6 +462,9 @@ fn sensor_row(row: &SqliteRow) -> Result<Sensor> {
             events: number("events")?,
             unmatched: number("unmatched")?,
             version: row.try_get("version")?,
+            spool_bytes: number("spool_bytes")?,
+            spool_batches: number("spool_batches")?,
+            dropped_events: number("dropped_events")?,
         },
     })
 }

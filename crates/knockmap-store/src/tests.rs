@@ -300,6 +300,9 @@ async fn sensors_are_created_found_by_token_touched_and_revoked() {
         events: Some(4),
         unmatched: Some(1),
         version: Some("0.1.0".into()),
+        spool_bytes: Some(2048),
+        spool_batches: Some(2),
+        dropped_events: Some(0),
     };
     store.touch_sensor("edge-1", &health).await.expect("touch");
     // What a later report leaves out keeps its value.
@@ -322,6 +325,14 @@ async fn sensors_are_created_found_by_token_touched_and_revoked() {
     assert_eq!(listed[0].health.lines_read, Some(12));
     assert_eq!(listed[0].health.events, Some(4));
     assert_eq!(listed[0].health.version.as_deref(), Some("0.1.0"));
+    assert_eq!(
+        (
+            listed[0].health.spool_bytes,
+            listed[0].health.spool_batches,
+            listed[0].health.dropped_events
+        ),
+        (Some(2048), Some(2), Some(0))
+    );
 
     // Revocation takes effect at once; the name can then be given a new token.
     assert!(store.revoke_sensor("edge-1").await.expect("revoke"));

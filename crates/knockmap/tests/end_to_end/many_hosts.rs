@@ -411,6 +411,8 @@ async fn sensor_health_is_listed_for_the_admin_and_exported_as_metrics() {
         .header("x-knockmap-events", "2")
         .header("x-knockmap-unmatched", "1")
         .header("x-knockmap-version", "9.9.9")
+        .header("x-knockmap-spool-bytes", "4096")
+        .header("x-knockmap-dropped-events", "7")
         .body(batch([0, 1]))
         .send()
         .await
@@ -431,6 +433,7 @@ async fn sensor_health_is_listed_for_the_admin_and_exported_as_metrics() {
     assert_eq!(sensor["health"]["lines_read"], 120, "{body}");
     assert_eq!(sensor["health"]["unmatched"], 1, "{body}");
     assert_eq!(sensor["health"]["version"], "9.9.9", "{body}");
+    assert_eq!(sensor["health"]["spool_bytes"], 4096, "{body}");
     assert!(sensor["last_seen"].is_string(), "{body}");
     assert!(
         !body.to_string().contains("token"),
@@ -448,6 +451,8 @@ async fn sensor_health_is_listed_for_the_admin_and_exported_as_metrics() {
         r#"knockmap_sensor_unmatched_lines{sensor="edge-1"} 1"#,
         r#"knockmap_sensor_info{sensor="edge-1",version="9.9.9"} 1"#,
         r#"knockmap_sensor_revoked{sensor="edge-1"} 0"#,
+        r#"knockmap_sensor_spool_bytes{sensor="edge-1"} 4096"#,
+        r#"knockmap_sensor_dropped_events{sensor="edge-1"} 7"#,
         "knockmap_sensor_last_seen_timestamp_seconds{sensor=\"edge-1\"} 1",
         "# EOF",
     ] {
