@@ -108,6 +108,7 @@ pub fn resolve_source(spec: &str) -> anyhow::Result<Vec<ResolvedSource>> {
         "auto" if !generic => {
             let found = auto_source(
                 &[Path::new("/var/log/auth.log"), Path::new("/var/log/secure")],
+                &[Path::new("/run/log/journal"), Path::new("/var/log/journal")],
                 std::env::var_os("PATH").as_deref(),
             );
             match &found {
@@ -117,8 +118,8 @@ pub fn resolve_source(spec: &str) -> anyhow::Result<Vec<ResolvedSource>> {
                 ),
                 Some(input) => tracing::info!("--source auto: following {input}"),
                 None => tracing::warn!(
-                    "--source auto: found neither /var/log/auth.log, /var/log/secure nor \
-                     journalctl; serving what is stored (pass a file path)"
+                    "--source auto: found neither /var/log/auth.log, /var/log/secure nor a \
+                     systemd journal with journalctl; serving what is stored (pass a file path)"
                 ),
             }
             Ok(found
@@ -138,12 +139,18 @@ pub fn resolve_source(spec: &str) -> anyhow::Result<Vec<ResolvedSource>> {
     }
 }
 
-/// What `--source auto` follows: the first of `files` that exists, else the journal when a
-/// `journalctl` program is on `path` (a `PATH` value). Debian 12 and later keep sshd's log
-/// only in the journal unless rsyslog is installed.
-fn auto_source(files: &[&Path], path: Option<&OsStr>) -> Option<LogInput> {
+/// What `--source auto` follows: the first of `files` that exists, else the journal when
+/// one of `journals` (journald's directories) holds anything and a `journalctl` program is
+/// on `path`
+/// (a `PATH` value). Debian 12 and later keep sshd's log only in the journal unless rsyslog
+/// is installed; a machine with journalctl but no journald (a container) has neither.
+fn auto_source(files: &[&Path], journals: &[&Path], path: Option<&OsStr>) -> Option<LogInput> {
     if let Some(found) = files.iter().find(|f| f.exists()) {
         return Some(LogInput::File(found.to_path_buf()));
+    }
+    let holds_journal = |dir: &&Path| dir.read_dir().is_ok_and(|mut d| d.next().is_some());
+    if !journals.iter().any(holds_journal) {
+        return None;
     }
     let config = JournalConfig::default();
     let on_path = std::env::split_paths(path?).any(|dir| is_executable(&dir.join(&config.program)));
@@ -261,6 +268,20 @@ mod tests {
         let path = std::env::join_paths([&empty, &bin]).expect("PATH");
         let files = [auth.as_path(), secure.as_path()];
         let journal = Some(LogInput::Journald(JournalConfig::default()));
+        let journals = [dir.path().join("run-log-journal")];
+        let journals = [journals[0].as_path()];
+        let auto_source =
+            |files: &[&Path], path: Option<&OsStr>| auto_source(files, &journals, path);
+
+        // No journal, or an empty journal directory: journalctl would follow nothing.
+        std::fs::set_permissions(&journalctl, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        assert_eq!(auto_source(&files, Some(&path)), None);
+        std::fs::create_dir(journals[0]).expect("mkdir journal");
+        assert_eq!(auto_source(&files, Some(&path)), None);
+        std::fs::create_dir(journals[0].join("machine-id")).expect("mkdir journal files");
+        std::fs::set_permissions(&journalctl, std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
 
         // Not executable: not a program.
         assert_eq!(auto_source(&files, Some(&path)), None);
