@@ -58,7 +58,9 @@ function startServer(dir) {
     );
     const onData = (chunk) => {
       output += chunk.toString();
-      const m = output.match(/listening on (http:\/\/[^\s]+)/);
+      // Only a whole line: a chunk may end inside the address ("http://127" would be read
+      // by the browser as the host 0.0.0.127).
+      const m = output.match(/listening on (http:\/\/\S+)\r?\n/);
       if (m) {
         clearTimeout(timer);
         resolveUrl(m[1].replace(/\/$/, ""));
