@@ -63,13 +63,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         total_bytes += meta.len();
     }
     let data_dir = paths::data_dir(&args.data)?;
-    let url = args
-        .db
-        .clone()
-        .unwrap_or_else(|| paths::default_db_url(&data_dir));
-    let store = knockmap_store::open(&url)
-        .await
-        .context("opening the database")?;
+    let store = paths::open_store(args.db.as_deref(), &data_dir).await?;
     let geo = paths::open_geo(&args.geo, &data_dir).await?;
     let ingestor = Ingestor::new(store, geo, Arc::new(BroadcastHub::new(1)));
     let tz = paths::timezone(args.timezone.as_deref())?;

@@ -31,6 +31,19 @@ pub fn default_db_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("knockmap.sqlite").display())
 }
 
+/// Opens the database at `url`, or the default SQLite file in `data_dir`.
+pub async fn open_store(
+    url: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<std::sync::Arc<dyn knockmap_store::Store>> {
+    let url = url.map_or_else(|| default_db_url(data_dir), str::to_string);
+    let store = knockmap_store::open(&url)
+        .await
+        .with_context(|| format!("opening the database {url}"))?;
+    tracing::info!(db = %url, "database ready");
+    Ok(store)
+}
+
 /// The time zone for timestamps written without one.
 pub fn timezone(name: Option<&str>) -> anyhow::Result<TimeZone> {
     match name {

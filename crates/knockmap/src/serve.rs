@@ -49,14 +49,7 @@ impl Server {
     /// Opens the store and geolocation and binds the listener.
     pub async fn start(options: &ServerOptions) -> anyhow::Result<Server> {
         let data_dir = paths::data_dir(&options.data)?;
-        let url = options
-            .db
-            .clone()
-            .unwrap_or_else(|| paths::default_db_url(&data_dir));
-        let store = knockmap_store::open(&url)
-            .await
-            .context("opening the database")?;
-        tracing::info!(db = %url, "database ready");
+        let store = paths::open_store(options.db.as_deref(), &data_dir).await?;
         let geo: Arc<GeoDb> = paths::open_geo(&options.geo, &data_dir).await?;
         let home = options.home.map(|(lat, lon)| Location { lat, lon });
         let mut state = AppState::new(store, geo, home);

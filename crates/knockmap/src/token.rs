@@ -61,13 +61,7 @@ pub async fn run(args: TokenArgs) -> anyhow::Result<()> {
 }
 
 async fn open(db: &DbOptions) -> anyhow::Result<std::sync::Arc<dyn knockmap_store::Store>> {
-    let url = match &db.db {
-        Some(url) => url.clone(),
-        None => paths::default_db_url(&paths::data_dir(&db.data)?),
-    };
-    knockmap_store::open(&url)
-        .await
-        .context("opening the database")
+    paths::open_store(db.db.as_deref(), &paths::data_dir(&db.data)?).await
 }
 
 /// Sensor names are short and plain: they appear on the map, in the API and in file names.
