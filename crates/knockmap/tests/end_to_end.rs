@@ -40,11 +40,16 @@ impl Server {
 
     /// Starts `knockmap serve` on `dir`'s database with extra arguments.
     fn start_with(dir: &Path, extra: &[&std::ffi::OsStr]) -> Server {
+        Server::start_on(dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts `knockmap serve` on `dir`'s database, listening on `listen` (port 0: any).
+    fn start_on(dir: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
             .args([
                 "serve",
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--no-geoip-download",
                 "--home",
                 "50.1,8.7",
@@ -111,6 +116,30 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `knockmap sensor` shipping `log` to `server` with `token`, its state in `state`,
+/// with extra arguments; its standard error is echoed with a `[sensor]` prefix.
+fn spawn_sensor(state: &Path, server: &str, token: &str, log: &Path, extra: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["sensor", "--server", server])
+        .args(extra)
+        .arg("--source")
+        .arg(log)
+        .arg("--state-dir")
+        .arg(state)
+        .env("KNOCKMAP_TOKEN", token)
+        .env("KNOCKMAP_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start knockmap sensor");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[sensor] {line}");
+        }
+    });
+    child
 }
 
 fn append(log: &Path, lines: &[&str]) {

@@ -2,16 +2,16 @@
 //! random moments (at least 20 kills) while 200,000 lines are written, with a rename rotation
 //! every 20,000 lines; afterwards the database holds exactly one event per line.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::Server;
 use super::many_hosts::create_token;
 use super::outage::start_server;
+use super::{Server, spawn_sensor};
 
 const LINES: u64 = 200_000;
 const ROTATE_EVERY: u64 = 20_000;
@@ -70,25 +70,16 @@ fn writer(dir: &Path, written: Arc<AtomicU64>) -> std::thread::JoinHandle<()> {
 
 /// A `knockmap sensor` with large batches and quick retries.
 fn start_sensor(dir: &Path, server: &str, token: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
-        .args(["sensor", "--server", server, "--batch-ms", "200"])
-        .args(["--batch-events", "2000", "--retry-max-secs", "1"])
-        .arg("--source")
-        .arg(dir.join("auth.log"))
-        .arg("--state-dir")
-        .arg(dir.join("sensor-state"))
-        .env("KNOCKMAP_TOKEN", token)
-        .env("KNOCKMAP_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start knockmap sensor");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[sensor] {line}");
-        }
-    });
-    child
+    let extra = [
+        "--batch-ms",
+        "200",
+        "--batch-events",
+        "2000",
+        "--retry-max-secs",
+        "1",
+    ];
+    let (state, log) = (dir.join("sensor-state"), dir.join("auth.log"));
+    spawn_sensor(&state, server, token, &log, &extra)
 }
 
 /// SIGKILL, and reap.

@@ -1,14 +1,14 @@
 //! Many hosts: sensor tokens through the CLI, `POST /api/v1/ingest`, and a real
 //! `knockmap sensor` process shipping a log to a real `knockmap serve`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Server, append};
+use super::{Server, append, spawn_sensor};
 
 /// Runs `knockmap token ARGS` on the database the test server of `dir` uses.
 fn token_cli(dir: &Path, args: &[&str]) -> Output {
@@ -266,23 +266,8 @@ pub(super) struct Sensor {
 
 impl Sensor {
     pub(super) fn start(dir: &Path, server: &Server, token: &str, log: &Path) -> Sensor {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
-            .args(["sensor", "--server", &server.base, "--batch-ms", "100"])
-            .arg("--source")
-            .arg(log)
-            .arg("--state-dir")
-            .arg(dir.join("sensor-state"))
-            .env("KNOCKMAP_TOKEN", token)
-            .env("KNOCKMAP_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start knockmap sensor");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[sensor] {line}");
-            }
-        });
+        let state = dir.join("sensor-state");
+        let child = spawn_sensor(&state, &server.base, token, log, &["--batch-ms", "100"]);
         Sensor { child }
     }
 }

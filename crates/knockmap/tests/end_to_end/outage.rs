@@ -2,46 +2,20 @@
 //! `knockmap serve` is down for 30 s, through a log rotation whose old file is deleted before
 //! the server is back; afterwards every line is stored exactly once and the spool is empty.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::many_hosts::{create_token, failed_lines};
-use super::{CITY_DB, Server, append};
+use super::{Server, append, spawn_sensor};
 
 const OUTAGE: Duration = Duration::from_secs(30);
 
 /// Starts `knockmap serve` on `dir`'s database, listening on `listen` (port 0: any).
 pub(super) fn start_server(dir: &Path, listen: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
-        .args(["serve", "--listen", listen, "--no-geoip-download"])
-        .arg("--db")
-        .arg(format!("sqlite://{}", dir.join("k.sqlite").display()))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--geoip")
-        .arg(CITY_DB)
-        .env("KNOCKMAP_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start knockmap serve");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[server] {line}");
-            if let Some(url) = line.strip_prefix("knockmap: listening on ") {
-                let _ = tx.send(url.trim_end_matches('/').to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server printed its address");
-    Server { child, base }
+    Server::start_on(dir, listen, &[])
 }
 
 /// A `knockmap sensor` process that retries at least every 2 s, killed when dropped.
@@ -49,24 +23,15 @@ struct Sensor(Child);
 
 impl Sensor {
     fn start(state: &Path, server: &str, token: &str, log: &Path) -> Sensor {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_knockmap"))
-            .args(["sensor", "--server", server, "--batch-ms", "100"])
-            .args(["--batch-events", "50", "--retry-max-secs", "2"])
-            .arg("--source")
-            .arg(log)
-            .arg("--state-dir")
-            .arg(state)
-            .env("KNOCKMAP_TOKEN", token)
-            .env("KNOCKMAP_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start knockmap sensor");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[sensor] {line}");
-            }
-        });
+        let extra = [
+            "--batch-ms",
+            "100",
+            "--batch-events",
+            "50",
+            "--retry-max-secs",
+            "2",
+        ];
+        let child = spawn_sensor(state, server, token, log, &extra);
         Sensor(child)
     }
 }
@@ -183,17 +148,15 @@ async fn a_stopped_sensor_spools_the_batch_in_hand_before_it_exits() {
     let token = create_token(dir.path(), "edge-stop", None);
     append(&log, &[&failed_lines(0..1)[0]]);
     // A batch is only sent when full or a minute old: what is read stays in hand.
-    let mut sensor = Command::new(env!("CARGO_BIN_EXE_knockmap"))
-        .args(["sensor", "--server", &server.base, "--batch-ms", "60000"])
-        .args(["--batch-events", "100000", "--retry-max-secs", "1"])
-        .arg("--source")
-        .arg(&log)
-        .arg("--state-dir")
-        .arg(&state)
-        .env("KNOCKMAP_TOKEN", &token)
-        .env("KNOCKMAP_LOG", "warn")
-        .spawn()
-        .expect("start knockmap sensor");
+    let extra = [
+        "--batch-ms",
+        "60000",
+        "--batch-events",
+        "100000",
+        "--retry-max-secs",
+        "1",
+    ];
+    let mut sensor = spawn_sensor(&state, &server.base, &token, &log, &extra);
     // The server goes away while the sensor holds lines it has not sent.
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(server);
