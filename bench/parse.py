@@ -22,31 +22,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def target_dir():
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout
-    import json
-    return json.loads(meta)["target_directory"]
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "knockmap"], cwd=ROOT, check=True)
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-p", "knockmap-parse", "--features", "gen",
-         "--example", "gen_authlog"],
-        cwd=ROOT, check=True,
-    )
-
-
-def generate(path, lines, seed):
-    gen = os.path.join(target_dir(), "release", "examples", "gen_authlog")
-    with open(path, "wb") as out:
-        subprocess.run([gen, "--lines", str(lines), "--seed", str(seed)], check=True, stdout=out)
+from common import prepare
 
 
 def timed(cmd, runs, sink):
@@ -70,14 +46,8 @@ def main():
     ap.add_argument("--no-fail2ban", action="store_true")
     args = ap.parse_args()
 
-    build()
-    bench_dir = os.path.join(target_dir(), "bench")
-    os.makedirs(bench_dir, exist_ok=True)
-    log = os.path.join(bench_dir, f"auth-{args.lines}-{args.seed}.log")
-    if not os.path.exists(log):
-        generate(log, args.lines, args.seed)
+    knockmap, bench_dir, log = prepare(args.lines, args.seed)
     size = os.path.getsize(log)
-    knockmap = os.path.join(target_dir(), "release", "knockmap")
 
     # Warm the page cache so every command reads from memory.
     with open(log, "rb") as f:

@@ -25,26 +25,10 @@ import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, prepare
+
 CITY_DB = os.path.join(ROOT, "crates/knockmap-geo/tests/fixtures/GeoLite2-City-Test.mmdb")
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def target_dir():
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(meta)["target_directory"]
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "knockmap"], cwd=ROOT, check=True)
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-p", "knockmap-parse", "--features", "gen",
-         "--example", "gen_authlog"],
-        cwd=ROOT, check=True,
-    )
 
 
 def expected_events(knockmap, log, out):
@@ -146,15 +130,7 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=30)
     args = ap.parse_args()
 
-    build()
-    bench_dir = os.path.join(target_dir(), "bench")
-    os.makedirs(bench_dir, exist_ok=True)
-    log = os.path.join(bench_dir, f"auth-{args.lines}-{args.seed}.log")
-    if not os.path.exists(log):
-        gen = os.path.join(target_dir(), "release", "examples", "gen_authlog")
-        with open(log, "wb") as out:
-            subprocess.run([gen, "--lines", str(args.lines), "--seed", str(args.seed)], check=True, stdout=out)
-    knockmap = os.path.join(target_dir(), "release", "knockmap")
+    knockmap, bench_dir, log = prepare(args.lines, args.seed)
     out = os.path.join(bench_dir, "out")
     events = expected_events(knockmap, log, out)
 
