@@ -28,8 +28,6 @@ struct Tally {
     ignored: u64,
     unmatched: u64,
     oversized: u64,
-    /// Chunks counted (by [`pieces::count`]).
-    chunks: u64,
     /// Events by kind, indexed like [`Kind::ALL`].
     events: [u64; Kind::ALL.len()],
 }

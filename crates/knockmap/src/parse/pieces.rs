@@ -61,14 +61,14 @@ fn count_in_chunks(
     let (done_tx, done_rx) = sync_channel::<Classified>(threads.max(1));
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(2 * threads.max(1) + 2);
     let recycle_rx = Mutex::new(recycle_rx);
-    std::thread::scope(|scope| {
+    let attached = std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             let done_tx = done_tx.clone();
             let (source, recycle_rx, window) = (&source, &recycle_rx, &window);
             scope.spawn(move || classify_chunks(source, window, recycle_rx, &done_tx, parser));
         }
         drop(done_tx);
-        attach_in_order(done_rx, &window, &recycle_tx, parser, tally);
+        attach_in_order(done_rx, &window, &recycle_tx, parser, tally)
     });
     let source = source
         .into_inner()
@@ -76,7 +76,7 @@ fn count_in_chunks(
     if let Some(e) = source.failed {
         return Err(e);
     }
-    if source.next != tally.chunks {
+    if source.next != attached {
         return Err(io::Error::other("a classifying thread stopped early"));
     }
     tally.oversized += source.chunks.oversized;
@@ -102,19 +102,21 @@ struct Window {
     size: u64,
 }
 
-/// Attaches the classified chunks in stream order and adds up their counts.
+/// Attaches the classified chunks in stream order and adds up their counts; returns how many
+/// chunks it attached.
 fn attach_in_order(
     done: Receiver<Classified>,
     window: &Window,
     recycle: &SyncSender<Vec<u8>>,
     parser: &Parser,
     tally: &mut Tally,
-) {
+) -> u64 {
     let mut state = parser.clone();
+    let mut attached = 0;
     let mut waiting = BTreeMap::new();
     for classified in done {
         waiting.insert(classified.chunk.seq, classified);
-        while let Some(mut piece) = waiting.remove(&tally.chunks) {
+        while let Some(mut piece) = waiting.remove(&attached) {
             match piece.parser.attach(&state) {
                 Attach::Corrected(kinds) => {
                     // Each was counted as an ignored sshd line.
@@ -129,14 +131,15 @@ fn attach_in_order(
                 }
             }
             tally.add(&piece.tally);
-            tally.chunks += 1;
-            if let Ok(mut attached) = window.attached.lock() {
-                *attached = tally.chunks;
+            attached += 1;
+            if let Ok(mut shared) = window.attached.lock() {
+                *shared = attached;
                 window.advanced.notify_all();
             }
             let _ = recycle.try_send(piece.chunk.data);
         }
     }
+    attached
 }
 
 /// A worker thread: reads the next chunk and classifies it with a fresh detached parser,
@@ -272,7 +275,6 @@ mod tests {
         for (threads, size) in [(1, 1), (2, 50), (3, 333), (2, 4096), (4, 1 << 20)] {
             let mut tally = Tally::default();
             count_in_chunks(&log[..], &parser, threads, size, &mut tally).expect("count");
-            tally.chunks = 0;
             assert_eq!(tally, in_order, "{threads} threads, {size}-byte chunks");
         }
     }
