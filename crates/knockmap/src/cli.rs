@@ -119,10 +119,8 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub source: Vec<String>,
-    /// Where to start in a log never read before: its beginning (backfill) or its end (only
-    /// what is written from now on).
-    #[arg(long, env = "KNOCKMAP_START_AT", value_enum, default_value_t = StartAtArg::Beginning)]
-    pub start_at: StartAtArg,
+    #[command(flatten)]
+    pub start: StartOption,
 }
 
 /// `knockmap demo`.
@@ -168,6 +166,15 @@ pub struct ParseArgs {
     /// address (for logs of other programs: web servers, firewalls, …).
     #[arg(long)]
     pub generic: bool,
+}
+
+/// Where a follower starts in a log never read before.
+#[derive(Debug, Args)]
+pub struct StartOption {
+    /// Where to start in a log never read before: its beginning (backfill) or its end (only
+    /// what is written from now on).
+    #[arg(long, env = "KNOCKMAP_START_AT", value_enum, default_value_t = StartAtArg::Beginning)]
+    pub start_at: StartAtArg,
 }
 
 /// Where to start in a log never read before.
@@ -307,10 +314,8 @@ pub struct SensorArgs {
         default_value = "auto"
     )]
     pub source: Vec<String>,
-    /// Where to start in a log never read before: its beginning (backfill) or its end (only
-    /// what is written from now on).
-    #[arg(long, env = "KNOCKMAP_START_AT", value_enum, default_value_t = StartAtArg::Beginning)]
-    pub start_at: StartAtArg,
+    #[command(flatten)]
+    pub start: StartOption,
     /// Where read positions are kept (default: sensor/ in the data directory).
     #[arg(long, env = "KNOCKMAP_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

@@ -20,14 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use jiff::Timestamp;
 use knockmap_parse::{Event, ParseOptions, Parsed, Parser};
 use knockmap_server::{BroadcastHub, Ingestor, LOCAL_SENSOR, Origin};
 use knockmap_source::fingerprint_bytes;
 use tokio::sync::mpsc;
 
 use crate::cli::ImportArgs;
-use crate::lines::LineReader;
+use crate::lines::{LineReader, decompressed, written_at};
 use crate::paths;
 use progress::Progress;
 
@@ -135,23 +134,12 @@ fn read_file(
     batches: &mpsc::Sender<Batch>,
 ) -> anyhow::Result<()> {
     let file = File::open(path)?;
-    let anchor = file
-        .metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or_else(Timestamp::now);
+    let anchor = written_at(&file);
     let counted = CountingReader {
         inner: file,
         counters: counters.clone(),
     };
-    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(
-            counted,
-        )))
-    } else {
-        Box::new(counted)
-    };
+    let reader = decompressed(path, counted);
     let mut parser = Parser::new(ParseOptions {
         tz: tz.clone(),
         year: None,

@@ -1,8 +1,32 @@
 //! Reading a byte stream as lines, with read-ahead: a reader thread fills blocks while the
 //! caller parses the previous one, and lines are handed out in place (no copy per line).
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::path::Path;
+
+use jiff::Timestamp;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// When a log file was last written, the anchor for the year of timestamps that lack one;
+/// now if the file system does not say.
+pub fn written_at(file: &File) -> Timestamp {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok())
+        .unwrap_or_else(Timestamp::now)
+}
+
+/// The content of `path` read through `reader`: decompressed when the name ends in `.gz`
+/// (all gzip members, as logrotate and concatenation write them).
+pub fn decompressed(path: &Path, reader: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    }
+}
 
 /// Size of one block read ahead.
 const BLOCK: usize = 1 << 20;

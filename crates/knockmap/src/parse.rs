@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use knockmap_parse::{Class, Kind, ParseOptions, ParsedRef, Parser};
 
 use crate::cli::ParseArgs;
-use crate::lines::LineReader;
+use crate::lines::{LineReader, decompressed, written_at};
 use crate::paths;
 
 mod pieces;
@@ -102,17 +102,8 @@ fn open(path: &Path) -> anyhow::Result<(Box<dyn Read + Send>, Timestamp)> {
         return Ok((Box::new(io::stdin()), Timestamp::now()));
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let anchor = file
-        .metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or_else(Timestamp::now);
-    let reader: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
+    let anchor = written_at(&file);
+    let reader = decompressed(path, file);
     Ok((reader, anchor))
 }
 

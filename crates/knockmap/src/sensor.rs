@@ -37,7 +37,7 @@ async fn run_async(args: SensorArgs) -> anyhow::Result<()> {
             sources.push(LogSpec {
                 checkpoint: Some(paths::prepare_checkpoint(&state_dir, &resolved.input)?),
                 input: resolved.input,
-                start: StartAt::from(args.start_at),
+                start: StartAt::from(args.start.start_at),
                 generic: resolved.generic,
                 tz: tz.clone(),
             });

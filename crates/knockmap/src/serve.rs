@@ -24,7 +24,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 )?),
                 input: resolved.input,
                 generic: resolved.generic,
-                start: StartAt::from(args.start_at),
+                start: StartAt::from(args.start.start_at),
                 tz: tz.clone(),
             };
             sources.push(
