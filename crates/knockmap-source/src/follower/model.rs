@@ -265,6 +265,12 @@ impl Model {
             .create(true)
             .append(true)
             .open(&self.path)?;
+        self.track_new_file_at_path();
+        Ok(())
+    }
+
+    /// Starts the model of a new, empty file at the path, written from now on.
+    fn track_new_file_at_path(&mut self) {
         self.files.push(FileState {
             path: Some(self.path.clone()),
             never_committed: true,
@@ -272,7 +278,6 @@ impl Model {
             unreachable: false,
         });
         self.current = self.files.len() - 1;
-        Ok(())
     }
 
     fn rotated_name(&mut self) -> PathBuf {
@@ -473,13 +478,7 @@ impl Model {
                 // The copy holds the old lines; the truncated file is a new file in the model.
                 let old = self.current;
                 self.files[old].path = Some(to);
-                self.files.push(FileState {
-                    path: Some(self.path.clone()),
-                    never_committed: true,
-                    lines: Vec::new(),
-                    unreachable: false,
-                });
-                self.current = self.files.len() - 1;
+                self.track_new_file_at_path();
                 // Truncated and refilled with the same bytes between two polls is not
                 // observable; the inotify wake-up makes a poll right after the truncation.
                 self.read(f, 1)?;
