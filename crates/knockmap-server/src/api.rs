@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
 use knockmap_store::{IpDetail, Window};
@@ -25,6 +25,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/markers", get(markers))
         .route("/api/v1/recent", get(recent))
         .route("/api/v1/ips/{ip}", get(ip_detail))
+        .route("/api/v1/ips/{ip}/star", post(star))
+        .route("/api/v1/ips/{ip}/note", put(note))
         .route("/api/v1/sensors", get(sensors))
         .route("/healthz", get(healthz))
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
@@ -167,6 +169,75 @@ async fn ip_detail(
         detail,
         links: Links::for_ip(ip),
     }))
+}
+
+/// Longest note an admin can keep on an address, in characters.
+const MAX_NOTE_CHARS: usize = 10_000;
+
+/// `POST /api/v1/ips/{ip}/star` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StarBody {
+    starred: bool,
+}
+
+/// `PUT /api/v1/ips/{ip}/note` body; a null or empty note clears it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    note: Option<String>,
+}
+
+/// Stars or unstars an address (admin only).
+async fn star(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: Result<Json<StarBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    crate::admin::require_admin(&state, &headers)?;
+    let ip = admin_target(path)?;
+    let Json(StarBody { starred }) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if !state.store.set_starred(&ip.to_string(), starred).await? {
+        return Err(ApiError::NotFound(format!("{ip} has not been seen")));
+    }
+    Ok(Json(json!({ "ip": ip, "starred": starred })))
+}
+
+/// Sets or clears an address's note (admin only).
+async fn note(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    body: Result<Json<NoteBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    crate::admin::require_admin(&state, &headers)?;
+    let ip = admin_target(path)?;
+    let Json(NoteBody { note }) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let note = note.filter(|n| !n.is_empty());
+    if let Some(text) = &note
+        && text.chars().count() > MAX_NOTE_CHARS
+    {
+        return Err(ApiError::BadRequest(format!(
+            "a note holds at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    if !state
+        .store
+        .set_note(&ip.to_string(), note.as_deref())
+        .await?
+    {
+        return Err(ApiError::NotFound(format!("{ip} has not been seen")));
+    }
+    Ok(Json(json!({ "ip": ip, "note": note })))
+}
+
+/// The address an admin action names.
+fn admin_target(
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<IpAddr, ApiError> {
+    let Path(text) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    canonical_ip(&text)
 }
 
 /// Every registered sensor with its last report (admin only: it names the hosts).

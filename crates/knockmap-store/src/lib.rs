@@ -7,7 +7,7 @@
 
 mod id;
 mod model;
-mod sqlite;
+mod sql;
 #[cfg(test)]
 mod tests;
 
@@ -18,7 +18,7 @@ pub use model::{
     IngestReport, IpDetail, Marker, Markers, NewEvent, Sensor, SensorCount, SensorHealth,
     SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount, Window,
 };
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, SqlStore};
 
 /// Errors of a store.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,18 @@ pub enum StoreError {
     /// binary).
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was last written by a newer knockmap: its schema has migrations this
+    /// binary does not know, and using it could lose data.
+    #[error(
+        "the database schema is newer than this knockmap (it has migration {found}, this \
+         binary knows up to {known}); upgrade knockmap or use another database"
+    )]
+    NewerSchema {
+        /// A migration version found in the database that this binary does not have.
+        found: i64,
+        /// The newest migration version this binary has.
+        known: i64,
+    },
     /// A sensor of that name exists and is not revoked.
     #[error("a sensor named {0:?} already exists; revoke it first to give the name a new token")]
     SensorExists(String),
@@ -68,6 +80,13 @@ pub trait Store: Send + Sync + 'static {
     /// The latest events, newest first.
     async fn recent(&self, window: &Window, limit: u32) -> Result<Vec<StoredEvent>>;
 
+    /// Stars or unstars an address. Returns `false` when the address was never seen.
+    async fn set_starred(&self, ip: &str, starred: bool) -> Result<bool>;
+
+    /// Sets an address's note (an empty or absent note clears it). Returns `false` when the
+    /// address was never seen.
+    async fn set_note(&self, ip: &str, note: Option<&str>) -> Result<bool>;
+
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 
@@ -96,27 +115,14 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_sensor(&self, name: &str, health: &SensorHealth) -> Result<()>;
 }
 
-/// Opens the store named by a database URL (`sqlite://PATH`, `sqlite::memory:`), creating the
-/// database and applying migrations as needed.
+/// Opens the store named by a database URL (`sqlite://PATH`, `sqlite::memory:`,
+/// `postgres://…`, `mysql://…`), creating an SQLite database and applying migrations as needed.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
-    let scheme = url.split(':').next().unwrap_or_default();
-    match scheme {
-        "sqlite" => Ok(std::sync::Arc::new(SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" | "mysql" | "mariadb" => Err(StoreError::Url {
-            url: redact(url),
-            reason: format!(
-                "the {scheme} backend is not available in this version yet; use sqlite://"
-            ),
-        }),
-        _ => Err(StoreError::Url {
-            url: redact(url),
-            reason: "expected a sqlite://, postgres:// or mysql:// URL".into(),
-        }),
-    }
+    Ok(std::sync::Arc::new(SqlStore::open(url).await?))
 }
 
 /// The URL without any password, for messages.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(start), Some(at)) if at > start => {
             format!("{}://…@{}", &url[..start], &url[at + 1..])

@@ -145,6 +145,8 @@ pub struct Marker {
     /// The sensor that saw it last.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sensor: Option<String>,
+    /// Starred by an admin.
+    pub starred: bool,
 }
 
 /// An address without a location.

@@ -1,12 +1,37 @@
-//! Store behaviour, against an in-memory SQLite database.
+//! The conformance suite: what every backend must do, run against SQLite, PostgreSQL and
+//! MariaDB/MySQL alike (see [`support`] for where the databases come from).
 
+use std::future::Future;
 use std::net::IpAddr;
 
 use jiff::Timestamp;
 use knockmap_geo::GeoInfo;
 use knockmap_parse::{Event, Kind};
 
-use crate::{EventId, NewEvent, SqliteStore, Store, Window};
+use crate::{Backend, EventId, NewEvent, SqlStore, Store, StoreError, Window};
+
+mod support;
+
+use support::{TestDb, conformance};
+
+conformance!(
+    the_same_line_is_stored_once_but_same_second_attempts_all_count,
+    statistics_weigh_counts_and_split_outcomes,
+    an_address_page_has_everything_known,
+    a_database_survives_reopening,
+    sensors_are_created_found_by_token_touched_and_revoked,
+    addresses_are_starred_and_annotated,
+    hostile_text_is_stored_exactly,
+    concurrent_sensors_lose_nothing_while_the_dashboard_reads,
+    a_newer_schema_is_refused,
+    a_place_can_follow_an_unlocated_address,
+);
+
+async fn run<F: Future<Output = ()>>(backend: Backend, test: fn(TestDb) -> F) {
+    if let Some(db) = TestDb::new(backend).await {
+        test(db).await;
+    }
+}
 
 fn event(ts: &str, kind: Kind, ip: &str, user: Option<&str>) -> Event {
     let mut event = Event::new(ts.parse::<Timestamp>().expect("test time"), kind);
@@ -37,15 +62,8 @@ fn new(offset: u64, event: Event, geo: GeoInfo) -> NewEvent {
     }
 }
 
-async fn store() -> SqliteStore {
-    SqliteStore::open("sqlite::memory:")
-        .await
-        .expect("open in-memory store")
-}
-
-#[tokio::test]
-async fn the_same_line_is_stored_once_but_same_second_attempts_all_count() {
-    let store = store().await;
+async fn the_same_line_is_stored_once_but_same_second_attempts_all_count(db: TestDb) {
+    let store = db.open().await;
     // Three attempts in the same second from the same address: all three are real.
     let batch: Vec<NewEvent> = (0..3)
         .map(|i| {
@@ -87,9 +105,8 @@ async fn the_same_line_is_stored_once_but_same_second_attempts_all_count() {
     );
 }
 
-#[tokio::test]
-async fn statistics_weigh_counts_and_split_outcomes() {
-    let store = store().await;
+async fn statistics_weigh_counts_and_split_outcomes(db: TestDb) {
+    let store = db.open().await;
     let mut repeated = event(
         "2026-11-21T10:00:00Z",
         Kind::Failed,
@@ -178,9 +195,8 @@ async fn statistics_weigh_counts_and_split_outcomes() {
     assert_eq!(recent.len(), 2);
 }
 
-#[tokio::test]
-async fn an_address_page_has_everything_known() {
-    let store = store().await;
+async fn an_address_page_has_everything_known(db: TestDb) {
+    let store = db.open().await;
     let mut second = event(
         "2026-11-21T10:05:00Z",
         Kind::Failed,
@@ -246,11 +262,8 @@ async fn an_address_page_has_everything_known() {
     );
 }
 
-#[tokio::test]
-async fn a_file_database_survives_reopening() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("k.sqlite").display());
-    let store = SqliteStore::open(&url).await.expect("create");
+async fn a_database_survives_reopening(db: TestDb) {
+    let store = db.open().await;
     store
         .ingest(&[new(
             0,
@@ -259,17 +272,22 @@ async fn a_file_database_survives_reopening() {
         )])
         .await
         .expect("ingest");
+    store
+        .create_sensor("edge-1", None, &[7u8; 32])
+        .await
+        .expect("create sensor");
     drop(store);
-    let store = SqliteStore::open(&url).await.expect("reopen");
+    // Migrations already applied are not applied again.
+    let store = db.open().await;
     assert_eq!(
         store.stats(&Window::default()).await.expect("stats").events,
         1
     );
+    assert_eq!(store.list_sensors().await.expect("list").len(), 1);
 }
 
-#[tokio::test]
-async fn sensors_are_created_found_by_token_touched_and_revoked() {
-    let store = store().await;
+async fn sensors_are_created_found_by_token_touched_and_revoked(db: TestDb) {
+    let store = db.open().await;
     let (a, b) = ([1u8; 32], [2u8; 32]);
     let created = store
         .create_sensor("edge-1", Some((35.7, 139.7)), &a)
@@ -358,16 +376,270 @@ async fn sensors_are_created_found_by_token_touched_and_revoked() {
     );
 }
 
-#[tokio::test]
-async fn sensors_survive_reopening() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("k.sqlite").display());
-    let store = SqliteStore::open(&url).await.expect("create");
+async fn addresses_are_starred_and_annotated(db: TestDb) {
+    let store = db.open().await;
+    let ip = "81.2.69.142";
     store
-        .create_sensor("edge-1", None, &[7u8; 32])
+        .ingest(&[new(
+            0,
+            event("2026-11-21T10:00:00Z", Kind::Failed, ip, Some("root")),
+            london(),
+        )])
         .await
-        .expect("create sensor");
+        .expect("ingest");
+    assert!(store.set_starred(ip, true).await.expect("star"));
+    let note = "scanner from <b>Telstra</b> — seen again after 'reset'";
+    assert!(store.set_note(ip, Some(note)).await.expect("note"));
+    let detail = store.ip_detail(ip, 1).await.expect("detail").expect("seen");
+    assert!(detail.starred);
+    assert_eq!(detail.note.as_deref(), Some(note));
+    let markers = store.markers(&Window::default()).await.expect("markers");
+    assert!(
+        markers.markers[0].starred,
+        "starred addresses are marked on the map"
+    );
+
+    // Starring twice is harmless; unstarring and clearing work.
+    assert!(store.set_starred(ip, true).await.expect("star again"));
+    assert!(store.set_starred(ip, false).await.expect("unstar"));
+    assert!(store.set_note(ip, None).await.expect("clear note"));
+    let detail = store.ip_detail(ip, 1).await.expect("detail").expect("seen");
+    assert!(!detail.starred && detail.note.is_none());
+    // An address never seen cannot be starred (nothing is created for it).
+    assert!(
+        !store
+            .set_starred("192.0.2.1", true)
+            .await
+            .expect("star unknown")
+    );
+    assert!(
+        !store
+            .set_note("192.0.2.1", Some("x"))
+            .await
+            .expect("note unknown")
+    );
+    assert!(
+        store
+            .ip_detail("192.0.2.1", 1)
+            .await
+            .expect("detail")
+            .is_none()
+    );
+}
+
+async fn hostile_text_is_stored_exactly(db: TestDb) {
+    let store = db.open().await;
+    let hostile = [
+        "<script>alert(1)</script>".to_string(),
+        "root'; DROP TABLE events; --".to_string(),
+        "\u{202e}nimda".to_string(),
+        "\\x00\\xff ok".to_string(),
+        "Root".to_string(),
+        "root ".to_string(),
+        "x".repeat(10_000),
+        "名前😀".to_string(),
+    ];
+    let batch: Vec<NewEvent> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, user)| {
+            let mut e = event(
+                "2026-11-21T10:00:00Z",
+                Kind::InvalidUser,
+                "81.2.69.142",
+                None,
+            );
+            e.user = Some(user.clone());
+            e.rhost = Some(format!("{user}.example"));
+            new(i as u64, e, london())
+        })
+        .collect();
+    store.ingest(&batch).await.expect("ingest");
+    let detail = store
+        .ip_detail("81.2.69.142", 100)
+        .await
+        .expect("detail")
+        .expect("seen");
+    let mut users: Vec<String> = detail.users.iter().map(|u| u.user.clone()).collect();
+    users.sort();
+    let mut want = hostile.to_vec();
+    want.sort();
+    assert_eq!(users, want, "every name distinct and byte for byte");
+    assert!(detail.recent.iter().all(|e| {
+        let user = e.event.user.as_deref().unwrap_or_default();
+        e.event.rhost.as_deref() == Some(format!("{user}.example").as_str())
+    }));
+
+    // A NUL, which PostgreSQL text cannot hold, is stored as `\x00` on every backend and
+    // does not cost the rest of its batch.
+    let mut e = event(
+        "2026-11-21T10:00:01Z",
+        Kind::InvalidUser,
+        "81.2.69.142",
+        None,
+    );
+    e.user = Some("nul\0here".into());
+    let ok = event(
+        "2026-11-21T10:00:02Z",
+        Kind::Failed,
+        "81.2.69.142",
+        Some("after"),
+    );
+    let report = store
+        .ingest(&[new(100, e, london()), new(101, ok, london())])
+        .await
+        .expect("a NUL does not fail the batch");
+    assert_eq!(report.accepted, 2);
+    let detail = store
+        .ip_detail("81.2.69.142", 2)
+        .await
+        .expect("detail")
+        .expect("seen");
+    assert_eq!(detail.recent[1].event.user.as_deref(), Some("nul\\x00here"));
+    assert!(
+        store
+            .set_note("81.2.69.142", Some("a\0b"))
+            .await
+            .expect("note")
+    );
+}
+
+async fn concurrent_sensors_lose_nothing_while_the_dashboard_reads(db: TestDb) {
+    let store = std::sync::Arc::new(db.open().await);
+    const SENSORS: u64 = 4;
+    const BATCHES: u64 = 12;
+    const PER_BATCH: u64 = 50;
+    // Every sensor sends each of its batches twice (a retry after a lost answer), and all
+    // sensors hit the same 20 addresses, so batches contend for the same address rows.
+    let writers = (0..SENSORS).map(|s| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for b in 0..BATCHES {
+                let batch: Vec<NewEvent> = (0..PER_BATCH)
+                    .map(|i| {
+                        let n = b * PER_BATCH + i;
+                        let ip = format!("198.51.100.{}", (n * 7 + s) % 20);
+                        let mut e = event("2026-11-21T10:00:00Z", Kind::Failed, &ip, Some("root"));
+                        e.count = 1 + (n % 3) as u32;
+                        NewEvent {
+                            id: EventId::from_origin(&format!("s{s}"), "fp", n),
+                            sensor: format!("s{s}"),
+                            event: e,
+                            geo: london(),
+                        }
+                    })
+                    .collect();
+                for _ in 0..2 {
+                    store.ingest(&batch).await.expect("ingest under contention");
+                }
+            }
+        })
+    });
+    let writers: Vec<_> = writers.collect();
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut last = 0;
+            for _ in 0..30 {
+                let stats = store
+                    .stats(&Window::default())
+                    .await
+                    .expect("stats while writing");
+                assert!(stats.events >= last, "totals never go back");
+                last = stats.events;
+                store
+                    .markers(&Window::default())
+                    .await
+                    .expect("markers while writing");
+            }
+        })
+    };
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    reader.await.expect("reader");
+    let per_sensor: u64 = (0..BATCHES * PER_BATCH).map(|n| 1 + n % 3).sum();
+    let stats = store.stats(&Window::default()).await.expect("stats");
+    assert_eq!(
+        stats.events,
+        SENSORS * per_sensor,
+        "each event stored exactly once"
+    );
+    assert_eq!(stats.unique_ips, 20);
+    let markers = store.markers(&Window::default()).await.expect("markers");
+    assert_eq!(
+        markers.markers.iter().map(|m| m.events).sum::<u64>(),
+        SENSORS * per_sensor,
+        "the per-address totals agree with the events"
+    );
+}
+
+async fn a_newer_schema_is_refused(db: TestDb) {
+    let store = db.open().await;
+    let backend = store.backend();
+    let future = 99_990_101_000_000_i64;
+    sqlx::query(&backend.sql(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (?, 'from a newer knockmap', ?, ?, 0)",
+    ))
+    .bind(future)
+    .bind(true)
+    .bind(vec![0u8; 48])
+    .execute(store.pool())
+    .await
+    .expect("pretend a newer binary migrated the database");
     drop(store);
-    let store = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(store.list_sensors().await.expect("list").len(), 1);
+    let refused = SqlStore::open(&db.url).await;
+    match refused {
+        Err(StoreError::NewerSchema { found, known }) => {
+            assert_eq!(found, future);
+            assert!(known < future);
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+    let message = SqlStore::open(&db.url).await.err().map(|e| e.to_string());
+    assert!(
+        message
+            .unwrap_or_default()
+            .contains("newer than this knockmap")
+    );
+    let _ = db.backend();
+}
+
+async fn a_place_can_follow_an_unlocated_address(db: TestDb) {
+    let store = db.open().await;
+    // Statements of the same shape with coordinates missing in different rows, as geolocation
+    // leaves them.
+    let at = "2026-11-21T10:00:00Z";
+    for (round, places) in [[false, true], [true, false], [false, false], [true, true]]
+        .into_iter()
+        .enumerate()
+    {
+        let batch: Vec<NewEvent> = places
+            .iter()
+            .enumerate()
+            .map(|(i, &located)| {
+                let n = (round * 2 + i) as u64;
+                let ip = format!("198.51.100.{n}");
+                let geo = if located {
+                    london()
+                } else {
+                    GeoInfo::default()
+                };
+                new(n, event(at, Kind::Failed, &ip, None), geo)
+            })
+            .collect();
+        store.ingest(&batch).await.expect("ingest");
+    }
+    store
+        .create_sensor("a", None, &[1; 32])
+        .await
+        .expect("sensor without a place");
+    store
+        .create_sensor("b", Some((1.5, 2.5)), &[2; 32])
+        .await
+        .expect("sensor with a place");
+    let markers = store.markers(&Window::default()).await.expect("markers");
+    assert_eq!((markers.markers.len(), markers.unlocated.len()), (4, 4));
+    assert!(markers.markers.iter().all(|m| m.lat == 51.5142));
 }

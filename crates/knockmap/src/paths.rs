@@ -37,10 +37,11 @@ pub async fn open_store(
     data_dir: &Path,
 ) -> anyhow::Result<std::sync::Arc<dyn knockmap_store::Store>> {
     let url = url.map_or_else(|| default_db_url(data_dir), str::to_string);
+    let shown = knockmap_store::redact(&url);
     let store = knockmap_store::open(&url)
         .await
-        .with_context(|| format!("opening the database {url}"))?;
-    tracing::info!(db = %url, "database ready");
+        .with_context(|| format!("opening the database {shown}"))?;
+    tracing::info!(db = %shown, "database ready");
     Ok(store)
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Server, append, spawn_sensor};
 
@@ -455,6 +455,154 @@ async fn sensor_health_is_listed_for_the_admin_and_exported_as_metrics() {
             .unwrap_or("")
             .contains("--admin-token"),
         "{body}"
+    );
+    server.stop();
+}
+
+/// An admin request with a JSON body.
+async fn admin_call(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.base))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("admin request");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_admin_stars_and_annotates_an_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = create_token(dir.path(), "edge-1", None);
+    let admin = "admin-secret-for-the-test";
+    let server = Server::start_with(dir.path(), &["--admin-token".as_ref(), admin.as_ref()]);
+    assert_eq!(
+        ingest(&server, Some(&token), batch([0]), false).await.0,
+        200
+    );
+    let post = reqwest::Method::POST;
+    let put = reqwest::Method::PUT;
+    let ip = "/api/v1/ips/81.2.69.142";
+
+    let star = json!({ "starred": true });
+    let star_path = format!("{ip}/star");
+    assert_eq!(
+        admin_call(&server, post.clone(), &star_path, None, star.clone())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        admin_call(
+            &server,
+            post.clone(),
+            &star_path,
+            Some(&token),
+            star.clone()
+        )
+        .await
+        .0,
+        401,
+        "a sensor is not admin"
+    );
+    let (status, body) =
+        admin_call(&server, post.clone(), &star_path, Some(admin), star.clone()).await;
+    assert_eq!((status, &body["starred"]), (200, &json!(true)), "{body}");
+
+    let hostile = "<img src=x onerror=alert(1)> \u{202e}evil";
+    let note_path = format!("{ip}/note");
+    let (status, body) = admin_call(
+        &server,
+        put.clone(),
+        &note_path,
+        Some(admin),
+        json!({ "note": hostile }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = server.get(ip).await;
+    assert_eq!(page["starred"], true, "{page}");
+    assert_eq!(page["note"], hostile, "stored and returned exactly: {page}");
+    let (_, markers) = server.get("/api/v1/markers").await;
+    assert!(
+        markers.to_string().contains("\"starred\":true"),
+        "{markers}"
+    );
+
+    // Bad input: clear errors, nothing changed.
+    let (status, body) = admin_call(
+        &server,
+        post.clone(),
+        &star_path,
+        Some(admin),
+        json!({ "star": 1 }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = admin_call(
+        &server,
+        put.clone(),
+        &note_path,
+        Some(admin),
+        json!({ "note": "x".repeat(10_001) }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, body) = admin_call(
+        &server,
+        post.clone(),
+        "/api/v1/ips/192.0.2.77/star",
+        Some(admin),
+        star.clone(),
+    )
+    .await;
+    assert_eq!(status, 404, "an address never seen: {body}");
+    let (status, _) = admin_call(
+        &server,
+        post.clone(),
+        "/api/v1/ips/not-an-ip/star",
+        Some(admin),
+        star,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (_, page) = server.get(ip).await;
+    assert_eq!(page["note"], hostile, "{page}");
+
+    // Clearing.
+    let (status, _) = admin_call(
+        &server,
+        put,
+        &note_path,
+        Some(admin),
+        json!({ "note": null }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = admin_call(
+        &server,
+        post,
+        &star_path,
+        Some(admin),
+        json!({ "starred": false }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = server.get(ip).await;
+    assert_eq!(
+        (&page["starred"], &page["note"]),
+        (&json!(false), &Value::Null),
+        "{page}"
     );
     server.stop();
 }

@@ -1,18 +1,27 @@
-//! Batch ingest for SQLite in a handful of statements per batch.
+//! Batch ingest in a handful of statements per batch, on every backend.
 //!
 //! The result is the one storing each event in turn would give: the events are inserted in
-//! batch order with multi-row `INSERT … RETURNING id`, the newly stored ones are folded per
-//! address in Rust exactly as per-event upserts would fold them, each address is upserted once,
-//! and each event's running total is derived from its address's total after the batch.
+//! batch order with multi-row statements, the newly stored ones are folded per address in Rust
+//! exactly as per-event upserts would fold them, each address is upserted once, and each
+//! event's running total is derived from its address's total after the batch.
+//!
+//! Where the dialects differ: SQLite and PostgreSQL learn which events are new from
+//! `INSERT … ON CONFLICT DO NOTHING RETURNING id`; MySQL has no `RETURNING`, so it first reads
+//! which ids are already stored. PostgreSQL and MySQL lock address rows in address order, so
+//! concurrent batches cannot deadlock on them; a transient failure (deadlock, busy database)
+//! retries the whole batch.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use knockmap_geo::GeoInfo;
 use knockmap_parse::Outcome;
-use sqlx::sqlite::{SqliteArguments, SqlitePool};
-use sqlx::{Row, Sqlite, Transaction, query::Query};
+use sqlx::AnyPool;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Row, Transaction, query::Query};
 
-use super::count;
+use super::backend::Backend;
+use super::rows::{count, stored_flag};
 use crate::model::{IngestReport, NewEvent, StoredEvent};
 use crate::{Result, StoreError};
 
@@ -22,60 +31,121 @@ mod reference;
 mod tests;
 
 /// Most rows per multi-row statement. With 13 bound values per event and 16 per address, a
-/// full statement stays well under SQLite's limit of 32766 bound parameters.
+/// full statement stays well under SQLite's limit of 32766 bound parameters (and PostgreSQL's
+/// and MySQL's of 65535).
 const MAX_ROWS: usize = 1024;
 
 const EVENT_COLUMNS: usize = 13;
 const IP_COLUMNS: usize = 16;
 
+/// Attempts at a batch that keeps failing transiently.
+const ATTEMPTS: u32 = 6;
+
 const INSERT_EVENTS: &str = "INSERT INTO events (id, ts, sensor, host, pid, kind, ip, rhost, port,
-                    user, method, invalid_user, count) VALUES ";
-const INSERT_EVENTS_TAIL: &str = " ON CONFLICT(id) DO NOTHING RETURNING id";
+                    user_name, method, invalid_user, count) VALUES ";
 
 const UPSERT_IPS: &str = "INSERT INTO ips (ip, first_seen, last_seen, events, attempts, failures,
                     successes, probes, country_code, country, city, lat, lon, asn, org,
                     last_sensor) VALUES ";
-// `last_sensor` reads the old `last_seen`: SQLite evaluates every SET expression against the
-// row as it was before the update.
-const UPSERT_IPS_TAIL: &str = " ON CONFLICT(ip) DO UPDATE SET
-            first_seen = MIN(first_seen, excluded.first_seen),
-            last_sensor = CASE WHEN excluded.last_seen >= last_seen
-                               THEN excluded.last_sensor ELSE last_sensor END,
-            last_seen = MAX(last_seen, excluded.last_seen),
-            events = events + excluded.events,
-            attempts = attempts + excluded.attempts,
-            failures = failures + excluded.failures,
-            successes = successes + excluded.successes,
-            probes = probes + excluded.probes,
-            country_code = COALESCE(excluded.country_code, country_code),
-            country = COALESCE(excluded.country, country),
-            city = COALESCE(excluded.city, city),
-            lat = COALESCE(excluded.lat, lat),
-            lon = COALESCE(excluded.lon, lon),
-            asn = COALESCE(excluded.asn, asn),
-            org = COALESCE(excluded.org, org)
-         RETURNING ip, events";
-
-/// Stores `events` in one transaction; see [`crate::Store::ingest`].
-pub(super) async fn ingest(pool: &SqlitePool, events: &[NewEvent]) -> Result<IngestReport> {
-    ingest_in_chunks(pool, events, MAX_ROWS).await
+/// What follows the address rows: add to an existing row. SQLite and PostgreSQL evaluate every
+/// `SET` expression against the row as it was; MySQL assigns left to right, so there
+/// `last_sensor` must come before `last_seen`, and it does everywhere.
+fn upsert_ips_tail(b: Backend) -> String {
+    if b == Backend::MySql {
+        return "ON DUPLICATE KEY UPDATE
+            first_seen = LEAST(first_seen, VALUES(first_seen)),
+            last_sensor = IF(VALUES(last_seen) >= last_seen, VALUES(last_sensor), last_sensor),
+            last_seen = GREATEST(last_seen, VALUES(last_seen)),
+            events = events + VALUES(events),
+            attempts = attempts + VALUES(attempts),
+            failures = failures + VALUES(failures),
+            successes = successes + VALUES(successes),
+            probes = probes + VALUES(probes),
+            country_code = COALESCE(VALUES(country_code), country_code),
+            country = COALESCE(VALUES(country), country),
+            city = COALESCE(VALUES(city), city),
+            lat = COALESCE(VALUES(lat), lat),
+            lon = COALESCE(VALUES(lon), lon),
+            asn = COALESCE(VALUES(asn), asn),
+            org = COALESCE(VALUES(org), org)"
+            .into();
+    }
+    format!(
+        " ON CONFLICT (ip) DO UPDATE SET
+            first_seen = {first_seen},
+            last_sensor = CASE WHEN excluded.last_seen >= ips.last_seen
+                               THEN excluded.last_sensor ELSE ips.last_sensor END,
+            last_seen = {last_seen},
+            events = ips.events + excluded.events,
+            attempts = ips.attempts + excluded.attempts,
+            failures = ips.failures + excluded.failures,
+            successes = ips.successes + excluded.successes,
+            probes = ips.probes + excluded.probes,
+            country_code = COALESCE(excluded.country_code, ips.country_code),
+            country = COALESCE(excluded.country, ips.country),
+            city = COALESCE(excluded.city, ips.city),
+            lat = COALESCE(excluded.lat, ips.lat),
+            lon = COALESCE(excluded.lon, ips.lon),
+            asn = COALESCE(excluded.asn, ips.asn),
+            org = COALESCE(excluded.org, ips.org)
+         RETURNING ip, events",
+        first_seen = b.least("ips.first_seen", "excluded.first_seen"),
+        last_seen = b.greatest("ips.last_seen", "excluded.last_seen"),
+    )
 }
 
-/// [`ingest`] with statements of at most `max_rows` rows.
+/// Stores `events` in one transaction; see [`crate::Store::ingest`].
+pub(super) async fn ingest(
+    pool: &AnyPool,
+    backend: Backend,
+    events: &[NewEvent],
+) -> Result<IngestReport> {
+    let mut attempt = 1;
+    loop {
+        match ingest_in_chunks(pool, backend, events, MAX_ROWS).await {
+            Err(StoreError::Database(e)) if attempt < ATTEMPTS && retry(backend, &e) => {
+                tracing::debug!(attempt, error = %e, "retrying a batch");
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether a failed batch may succeed when tried again.
+fn retry(backend: Backend, error: &sqlx::Error) -> bool {
+    // Without RETURNING, MySQL can meet an id a concurrent batch stored after it looked.
+    let raced = backend == Backend::MySql
+        && matches!(error, sqlx::Error::Database(db) if db.is_unique_violation());
+    raced || backend.is_transient(error)
+}
+
+/// [`ingest`] with statements of at most `max_rows` rows, tried once.
 async fn ingest_in_chunks(
-    pool: &SqlitePool,
+    pool: &AnyPool,
+    backend: Backend,
     events: &[NewEvent],
     max_rows: usize,
 ) -> Result<IngestReport> {
     let candidates = first_of_each_id(events);
     let mut tx = pool.begin().await?;
-    let inserted = insert_events(&mut tx, &candidates, max_rows).await?;
+    let inserted = if backend.has_returning() {
+        insert_events_returning(&mut tx, backend, &candidates, max_rows).await?
+    } else {
+        insert_new_events(&mut tx, backend, &candidates, max_rows).await?
+    };
     let stored: Vec<&NewEvent> = candidates
         .into_iter()
         .filter(|new| inserted.contains(&new.id.0))
         .collect();
-    let deltas = ip_deltas(&stored);
-    let totals = upsert_ips(&mut tx, &deltas, max_rows).await?;
+    let mut deltas = ip_deltas(&stored);
+    if backend != Backend::Sqlite {
+        // One lock order for every writer. (SQLite has one writer at a time, and keeps the
+        // order per-event upserts would create the rows in.)
+        deltas.sort_unstable_by(|a, b| a.ip.cmp(&b.ip));
+    }
+    let totals = upsert_ips(&mut tx, backend, &deltas, max_rows).await?;
     let report = report(events.len(), &stored, &deltas, &totals)?;
     tx.commit().await?;
     Ok(report)
@@ -103,8 +173,9 @@ fn statement_sizes(len: usize, max_rows: usize) -> Vec<usize> {
     sizes
 }
 
-/// `head` followed by `rows` placeholder tuples of `columns` values and `tail`.
-fn multi_row_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+/// `head` followed by `rows` placeholder tuples of `columns` values and `tail`, in `b`'s
+/// placeholder syntax.
+fn multi_row_sql(b: Backend, head: &str, columns: usize, rows: usize, tail: &str) -> String {
     let tuple = format!("({})", vec!["?"; columns].join(","));
     let mut sql = String::with_capacity(head.len() + rows * (tuple.len() + 1) + tail.len());
     sql.push_str(head);
@@ -115,36 +186,87 @@ fn multi_row_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String 
         sql.push_str(&tuple);
     }
     sql.push_str(tail);
-    sql
+    b.sql(&sql).into_owned()
 }
 
-/// Inserts the events in order; returns the ids that were not stored before.
-async fn insert_events(
-    tx: &mut Transaction<'_, Sqlite>,
+/// Inserts the events in order, skipping stored ids; returns the ids that were not stored
+/// before.
+async fn insert_events_returning(
+    tx: &mut Transaction<'_, Any>,
+    b: Backend,
     events: &[&NewEvent],
     max_rows: usize,
 ) -> Result<HashSet<[u8; 16]>> {
     let mut inserted = HashSet::with_capacity(events.len());
-    let mut rest = events;
-    for size in statement_sizes(events.len(), max_rows) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let sql = multi_row_sql(INSERT_EVENTS, EVENT_COLUMNS, size, INSERT_EVENTS_TAIL);
+    for (size, chunk) in chunks(events, max_rows) {
+        let tail = " ON CONFLICT (id) DO NOTHING RETURNING id";
+        let sql = multi_row_sql(b, INSERT_EVENTS, EVENT_COLUMNS, size, tail);
         let query = chunk.iter().fold(sqlx::query(&sql), bind_event);
         for row in query.fetch_all(&mut **tx).await? {
-            let id: &[u8] = row.try_get("id")?;
-            let id = id
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("event id of {} bytes", id.len())))?;
-            inserted.insert(id);
+            inserted.insert(event_id(&row)?);
         }
     }
     Ok(inserted)
 }
 
-type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+/// [`insert_events_returning`] without `RETURNING`: reads which ids are stored already and
+/// inserts the others.
+async fn insert_new_events(
+    tx: &mut Transaction<'_, Any>,
+    b: Backend,
+    events: &[&NewEvent],
+    max_rows: usize,
+) -> Result<HashSet<[u8; 16]>> {
+    let mut stored = HashSet::new();
+    for (size, chunk) in chunks(events, max_rows) {
+        let sql = b
+            .sql(&format!(
+                "SELECT id FROM events WHERE id IN ({})",
+                vec!["?"; size].join(",")
+            ))
+            .into_owned();
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql), |q, new| q.bind(&new.id.0[..]));
+        for row in query.fetch_all(&mut **tx).await? {
+            stored.insert(event_id(&row)?);
+        }
+    }
+    let new: Vec<&NewEvent> = events
+        .iter()
+        .copied()
+        .filter(|e| !stored.contains(&e.id.0))
+        .collect();
+    for (size, chunk) in chunks(&new, max_rows) {
+        let sql = multi_row_sql(b, INSERT_EVENTS, EVENT_COLUMNS, size, "");
+        let query = chunk.iter().fold(sqlx::query(&sql), bind_event);
+        query.execute(&mut **tx).await?;
+    }
+    Ok(new.iter().map(|e| e.id.0).collect())
+}
 
-fn bind_event<'q>(query: SqliteQuery<'q>, new: &&'q NewEvent) -> SqliteQuery<'q> {
+/// `items` in statement-sized chunks (see [`statement_sizes`]), each with its size.
+fn chunks<T>(items: &[T], max_rows: usize) -> impl Iterator<Item = (usize, &[T])> {
+    let mut rest = items;
+    statement_sizes(items.len(), max_rows)
+        .into_iter()
+        .map(move |size| {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            (size, chunk)
+        })
+}
+
+fn event_id(row: &sqlx::any::AnyRow) -> Result<[u8; 16]> {
+    let id: Vec<u8> = row.try_get("id")?;
+    id.as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("event id of {} bytes", id.len())))
+}
+
+type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+fn bind_event<'q>(query: AnyQuery<'q>, new: &&'q NewEvent) -> AnyQuery<'q> {
     let e = &new.event;
     query
         .bind(&new.id.0[..])
@@ -158,7 +280,7 @@ fn bind_event<'q>(query: SqliteQuery<'q>, new: &&'q NewEvent) -> SqliteQuery<'q>
         .bind(e.port.map(i64::from))
         .bind(&e.user)
         .bind(&e.method)
-        .bind(e.invalid_user)
+        .bind(e.invalid_user.map(stored_flag))
         .bind(i64::from(e.count))
 }
 
@@ -263,25 +385,47 @@ fn ip_deltas<'a>(stored: &[&'a NewEvent]) -> Vec<IpDelta<'a>> {
 
 /// Adds each delta to its address's row; returns each address's event total after the batch.
 async fn upsert_ips(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
+    b: Backend,
     deltas: &[IpDelta<'_>],
     max_rows: usize,
 ) -> Result<HashMap<String, u64>> {
     let mut totals = HashMap::with_capacity(deltas.len());
-    let mut rest = deltas;
-    for size in statement_sizes(deltas.len(), max_rows) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let sql = multi_row_sql(UPSERT_IPS, IP_COLUMNS, size, UPSERT_IPS_TAIL);
-        let query = chunk.iter().fold(sqlx::query(&sql), bind_delta);
-        for row in query.fetch_all(&mut **tx).await? {
-            totals.insert(row.try_get("ip")?, count(&row, "events")?);
+    let tail = upsert_ips_tail(b);
+    for (size, chunk) in chunks(deltas, max_rows) {
+        let sql = multi_row_sql(b, UPSERT_IPS, IP_COLUMNS, size, &tail);
+        // sqlx declares a NULL double as `real` to PostgreSQL; a statement prepared with one
+        // would refuse a coordinate in a later batch, so PostgreSQL prepares these afresh.
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql), bind_delta)
+            .persistent(b != Backend::Postgres);
+        let rows = if b.has_returning() {
+            query.fetch_all(&mut **tx).await?
+        } else {
+            query.execute(&mut **tx).await?;
+            let sql = b
+                .sql(&format!(
+                    "SELECT ip, events FROM ips WHERE ip IN ({})",
+                    vec!["?"; size].join(",")
+                ))
+                .into_owned();
+            let query = chunk
+                .iter()
+                .fold(sqlx::query(&sql), |q, d| q.bind(d.ip.as_str()));
+            query.fetch_all(&mut **tx).await?
+        };
+        for row in rows {
+            totals.insert(
+                super::rows::required_text(&row, "ip")?,
+                count(&row, "events")?,
+            );
         }
     }
     Ok(totals)
 }
 
-fn bind_delta<'q>(query: SqliteQuery<'q>, d: &'q IpDelta<'_>) -> SqliteQuery<'q> {
+fn bind_delta<'q>(query: AnyQuery<'q>, d: &'q IpDelta<'_>) -> AnyQuery<'q> {
     let g = &d.geo;
     query
         .bind(&d.ip)

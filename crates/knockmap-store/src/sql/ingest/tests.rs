@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use knockmap_geo::GeoInfo;
 use knockmap_parse::{Event, Kind};
+use sqlx::AnyPool;
 use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 
 use super::{MAX_ROWS, ingest_in_chunks, reference, statement_sizes};
 use crate::model::{IngestReport, NewEvent};
-use crate::{EventId, SqliteStore, Store};
+use crate::{Backend, EventId, SqlStore, Store};
 
 /// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
 struct Rng(u64);
@@ -120,19 +120,19 @@ fn random_geo(rng: &mut Rng) -> GeoInfo {
     }
 }
 
-async fn pool() -> SqlitePool {
-    SqliteStore::open("sqlite::memory:")
+async fn pool() -> AnyPool {
+    SqlStore::open("sqlite::memory:")
         .await
         .expect("open in-memory store")
         .pool
 }
 
 /// Every column of every row of both tables, in storage order.
-async fn dump(pool: &SqlitePool) -> Vec<String> {
+async fn dump(pool: &AnyPool) -> Vec<String> {
     let mut rows = Vec::new();
     for sql in [
         "SELECT json_array('event', seq, hex(id), ts, sensor, host, pid, kind, ip, rhost, port,
-                           user, method, invalid_user, count) FROM events ORDER BY seq",
+                           user_name, method, invalid_user, count) FROM events ORDER BY seq",
         "SELECT json_array('ip', rowid, ip, first_seen, last_seen, events, attempts, failures,
                            successes, probes, country_code, country, city, lat, lon, asn, org,
                            last_sensor, starred, note) FROM ips ORDER BY rowid",
@@ -163,7 +163,7 @@ async fn check_equivalence(seed: u64, shape: &Shape, max_rows: usize) {
     for round in 0..shape.batches {
         let len = rng.below(shape.max_batch + 1);
         let batch: Vec<NewEvent> = (0..len).map(|_| random_event(&mut rng, shape)).collect();
-        let got = ingest_in_chunks(&batch_db, &batch, max_rows)
+        let got = ingest_in_chunks(&batch_db, Backend::Sqlite, &batch, max_rows)
             .await
             .expect("batch ingest");
         let want = reference::ingest(&reference_db, &batch)
@@ -215,7 +215,7 @@ async fn batch_ingest_matches_per_event_ingest_on_import_sized_batches() {
 
 #[tokio::test]
 async fn a_batch_that_fails_midway_stores_nothing() {
-    let store = SqliteStore::open("sqlite::memory:")
+    let store = SqlStore::open("sqlite::memory:")
         .await
         .expect("open in-memory store");
     // Refuse one address's row: the events are inserted before the addresses are upserted.

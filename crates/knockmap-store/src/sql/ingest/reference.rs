@@ -2,15 +2,15 @@
 //! batch path must match.
 
 use knockmap_parse::Outcome;
-use sqlx::sqlite::SqlitePool;
-use sqlx::{Sqlite, Transaction};
+use sqlx::AnyPool;
+use sqlx::{Any, Transaction};
 
 use crate::Result;
 use crate::model::{IngestReport, NewEvent, StoredEvent};
-use crate::sqlite::count;
+use crate::sql::rows::{count, stored_flag};
 
 /// Stores `events` one at a time, in one transaction.
-pub(super) async fn ingest(pool: &SqlitePool, events: &[NewEvent]) -> Result<IngestReport> {
+pub(super) async fn ingest(pool: &AnyPool, events: &[NewEvent]) -> Result<IngestReport> {
     let mut report = IngestReport::default();
     let mut tx = pool.begin().await?;
     for new in events {
@@ -38,10 +38,10 @@ pub(super) async fn ingest(pool: &SqlitePool, events: &[NewEvent]) -> Result<Ing
 }
 
 /// Inserts one event; `false` when its id was already stored.
-async fn insert_event(tx: &mut Transaction<'_, Sqlite>, new: &NewEvent) -> Result<bool> {
+async fn insert_event(tx: &mut Transaction<'_, Any>, new: &NewEvent) -> Result<bool> {
     let e = &new.event;
     let done = sqlx::query(
-        "INSERT INTO events (id, ts, sensor, host, pid, kind, ip, rhost, port, user, method,
+        "INSERT INTO events (id, ts, sensor, host, pid, kind, ip, rhost, port, user_name, method,
                              invalid_user, count)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO NOTHING",
@@ -57,7 +57,7 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, new: &NewEvent) -> Resul
     .bind(e.port.map(i64::from))
     .bind(&e.user)
     .bind(&e.method)
-    .bind(e.invalid_user)
+    .bind(e.invalid_user.map(stored_flag))
     .bind(i64::from(e.count))
     .execute(&mut **tx)
     .await?;
@@ -65,7 +65,7 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, new: &NewEvent) -> Resul
 }
 
 /// Adds one stored event to its address's totals; returns the address's new event total.
-async fn upsert_ip(tx: &mut Transaction<'_, Sqlite>, new: &NewEvent) -> Result<u64> {
+async fn upsert_ip(tx: &mut Transaction<'_, Any>, new: &NewEvent) -> Result<u64> {
     let e = &new.event;
     let n = i64::from(e.count);
     let share = |yes: bool| if yes { n } else { 0 };

@@ -1,0 +1,402 @@
+//! The [`Store`] over SQL: one implementation for SQLite, PostgreSQL and MariaDB/MySQL. The
+//! SQL text is shared; [`Backend`] supplies what the dialects write differently.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::AnyPool;
+use sqlx::Row;
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+
+mod backend;
+mod ingest;
+mod nul;
+mod queries;
+pub(crate) mod rows;
+
+pub use backend::Backend;
+use queries::Queries;
+use rows::{
+    count, flag, micros_to_ts, required_text, required_time, stored_event, stored_flag, text, time,
+    top_entry,
+};
+
+/// SQL fragments classifying `kind` by outcome; kept next to [`knockmap_parse::Kind::outcome`]'s
+/// meaning.
+const IS_ATTEMPT: &str = "kind IN ('failed','accepted')";
+const IS_SUCCESS: &str = "kind = 'accepted'";
+const IS_FAILURE: &str = "kind IN ('failed','invalid_user','pam_failure','max_attempts')";
+const IS_PROBE: &str = "kind IN ('disconnect','probe','penalty')";
+
+/// How many rows the top lists hold.
+const TOP_N: i64 = 10;
+
+/// A [`Store`] in an SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    sql: Queries,
+}
+
+impl SqlStore {
+    /// Connects to the database at `url` (`sqlite://PATH`, `sqlite::memory:`, `postgres://…`,
+    /// `mysql://…`), creating an SQLite file if needed, and applies the backend's migrations.
+    /// A database whose schema is newer than this binary is refused.
+    pub async fn open(url: &str) -> Result<SqlStore> {
+        let backend = Backend::from_url(url)?;
+        let pool = backend.connect(url).await?;
+        let migrator = backend.migrator();
+        if let Err(error) = migrator.run(&pool).await {
+            return Err(match error {
+                sqlx::migrate::MigrateError::VersionMissing(found) => StoreError::NewerSchema {
+                    found,
+                    known: migrator.iter().map(|m| m.version).max().unwrap_or(0),
+                },
+                other => other.into(),
+            });
+        }
+        Ok(SqlStore {
+            pool,
+            backend,
+            sql: Queries::new(backend),
+        })
+    }
+
+    /// The connection pool, for tests that reach under the store.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+/// A count or size as the databases store it (a signed 64-bit integer).
+fn stored_count(n: Option<u64>) -> Option<i64> {
+    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport> {
+        ingest::ingest(&self.pool, self.backend, &nul::escaped_events(events)).await
+    }
+
+    async fn stats(&self, window: &Window) -> Result<Stats> {
+        let (lo, hi) = window.micros();
+        let q = &self.sql;
+        let totals = sqlx::query(&q.stats_totals)
+            .bind(lo)
+            .bind(hi)
+            .fetch_one(&self.pool)
+            .await?;
+        let places = sqlx::query(&q.stats_places)
+            .bind(lo)
+            .bind(hi)
+            .fetch_one(&self.pool)
+            .await?;
+        let mut tops = Vec::with_capacity(5);
+        for sql in [
+            &q.top_countries,
+            &q.top_asns,
+            &q.top_users,
+            &q.top_ips,
+            &q.top_sensors,
+        ] {
+            let rows = sqlx::query(sql)
+                .bind(lo)
+                .bind(hi)
+                .bind(TOP_N)
+                .fetch_all(&self.pool)
+                .await?;
+            tops.push(rows.iter().map(top_entry).collect::<Result<Vec<_>>>()?);
+        }
+        let [top_countries, top_asns, top_users, top_ips, top_sensors] =
+            <[Vec<TopEntry>; 5]>::try_from(tops)
+                .map_err(|_| StoreError::Corrupt("top lists".into()))?;
+        let series = sqlx::query(&q.series)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(SeriesPoint {
+                    hour: micros_to_ts(
+                        row.try_get::<i64, _>("hour")?.saturating_mul(3_600_000_000),
+                    )?,
+                    events: count(row, "events")?,
+                    attempts: count(row, "attempts")?,
+                    successes: count(row, "successes")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Stats {
+            events: count(&totals, "events")?,
+            attempts: count(&totals, "attempts")?,
+            successes: count(&totals, "successes")?,
+            failures: count(&totals, "failures")?,
+            probes: count(&totals, "probes")?,
+            unique_ips: count(&totals, "unique_ips")?,
+            countries: count(&places, "countries")?,
+            unlocated_ips: count(&places, "unlocated")?,
+            last_event: time(&totals, "last_ts")?,
+            top_countries,
+            top_asns,
+            top_users,
+            top_ips,
+            top_sensors,
+            series,
+        })
+    }
+
+    async fn markers(&self, window: &Window) -> Result<Markers> {
+        let rows = if window.is_all() {
+            sqlx::query(&self.sql.markers_all)
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            let (lo, hi) = window.micros();
+            sqlx::query(&self.sql.markers_window)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&self.pool)
+                .await?
+        };
+        let mut markers = Markers::default();
+        for row in &rows {
+            let ip = required_text(row, "ip")?;
+            let events = count(row, "events")?;
+            let last_seen = required_time(row, "last_seen")?;
+            match (
+                row.try_get::<Option<f64>, _>("lat")?,
+                row.try_get::<Option<f64>, _>("lon")?,
+            ) {
+                (Some(lat), Some(lon)) => markers.markers.push(Marker {
+                    ip,
+                    lat,
+                    lon,
+                    country_code: text(row, "country_code")?,
+                    events,
+                    failures: count(row, "failures")?,
+                    successes: count(row, "successes")?,
+                    probes: count(row, "probes")?,
+                    last_seen,
+                    sensor: text(row, "last_sensor")?,
+                    starred: flag(row, "starred")?.unwrap_or(false),
+                }),
+                _ => markers.unlocated.push(Unlocated {
+                    ip,
+                    events,
+                    last_seen,
+                }),
+            }
+        }
+        Ok(markers)
+    }
+
+    async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>> {
+        let q = &self.sql;
+        let Some(row) = sqlx::query(&q.ip_row)
+            .bind(ip)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let by_ip = |sql| sqlx::query(sql).bind(ip);
+        let by_kind = by_ip(q.ip_kinds.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((required_text(r, "kind")?, count(r, "n")?)))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        let users = by_ip(q.ip_users.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(UserCount {
+                    user: required_text(r, "user_name")?,
+                    count: count(r, "n")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sensors = by_ip(q.ip_sensors.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(SensorCount {
+                    sensor: required_text(r, "sensor")?,
+                    count: count(r, "n")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let hosts = by_ip(q.ip_hosts.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| required_text(r, "host"))
+            .collect::<Result<Vec<_>>>()?;
+        let recent = by_ip(q.ip_recent.as_str())
+            .bind(i64::from(recent))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(stored_event)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(IpDetail {
+            ip: required_text(&row, "ip")?,
+            geo: rows::geo(&row)?,
+            events: count(&row, "events")?,
+            attempts: count(&row, "attempts")?,
+            failures: count(&row, "failures")?,
+            successes: count(&row, "successes")?,
+            probes: count(&row, "probes")?,
+            by_kind,
+            first_seen: required_time(&row, "first_seen")?,
+            last_seen: required_time(&row, "last_seen")?,
+            users,
+            sensors,
+            hosts,
+            recent,
+            starred: flag(&row, "starred")?.unwrap_or(false),
+            note: text(&row, "note")?,
+        }))
+    }
+
+    async fn recent(&self, window: &Window, limit: u32) -> Result<Vec<StoredEvent>> {
+        let (lo, hi) = window.micros();
+        sqlx::query(&self.sql.recent)
+            .bind(lo)
+            .bind(hi)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(stored_event)
+            .collect()
+    }
+
+    async fn set_starred(&self, ip: &str, starred: bool) -> Result<bool> {
+        let done = sqlx::query(&self.sql.set_starred)
+            .bind(stored_flag(starred))
+            .bind(ip)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_note(&self, ip: &str, note: Option<&str>) -> Result<bool> {
+        let done = sqlx::query(&self.sql.set_note)
+            .bind(
+                note.filter(|n| !n.is_empty())
+                    .map(|n| nul::escaped(n).into_owned()),
+            )
+            .bind(ip)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query(&self.sql.ping).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_sensor(
+        &self,
+        name: &str,
+        location: Option<(f64, f64)>,
+        token_sha256: &[u8; 32],
+    ) -> Result<Sensor> {
+        let created = micros_to_ts(Timestamp::now().as_microsecond())?;
+        let bind = |sql| {
+            // Not kept prepared: see `upsert_ips` on NULL doubles and PostgreSQL.
+            sqlx::query(sql)
+                .persistent(false)
+                .bind(&token_sha256[..])
+                .bind(location.map(|l| l.0))
+                .bind(location.map(|l| l.1))
+                .bind(created.as_microsecond())
+                .bind(name)
+        };
+        // A revoked sensor's name takes the new token; otherwise the name must be new. Two
+        // creations racing for a new name: the second insert fails on the primary key.
+        let renewed = bind(self.sql.renew_sensor.as_str())
+            .execute(&self.pool)
+            .await?;
+        if renewed.rows_affected() == 0 {
+            match bind(self.sql.insert_sensor.as_str())
+                .execute(&self.pool)
+                .await
+            {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(StoreError::SensorExists(name.to_string()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Sensor {
+            name: name.to_string(),
+            location,
+            created,
+            revoked_at: None,
+            last_seen: None,
+            health: SensorHealth::default(),
+        })
+    }
+
+    async fn list_sensors(&self) -> Result<Vec<Sensor>> {
+        sqlx::query(&self.sql.list_sensors)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::sensor)
+            .collect()
+    }
+
+    async fn revoke_sensor(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query(&self.sql.revoke_sensor)
+            .bind(Timestamp::now().as_microsecond())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sensor_for_token(&self, token_sha256: &[u8; 32]) -> Result<Option<Sensor>> {
+        sqlx::query(&self.sql.sensor_for_token)
+            .bind(token_sha256.to_vec())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::sensor)
+            .transpose()
+    }
+
+    async fn touch_sensor(&self, name: &str, health: &SensorHealth) -> Result<()> {
+        sqlx::query(&self.sql.touch_sensor)
+            .bind(Timestamp::now().as_microsecond())
+            .bind(stored_count(health.lines_read))
+            .bind(stored_count(health.events))
+            .bind(stored_count(health.unmatched))
+            .bind(health.version.clone())
+            .bind(stored_count(health.spool_bytes))
+            .bind(stored_count(health.spool_batches))
+            .bind(stored_count(health.dropped_events))
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
