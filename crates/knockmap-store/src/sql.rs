@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use sqlx::AnyPool;
 use sqlx::Row;
 
+use knockmap_parse::{Kind, Outcome};
+
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
@@ -15,6 +17,7 @@ mod backend;
 mod ingest;
 mod nul;
 mod queries;
+mod rollup;
 pub(crate) mod rows;
 
 pub use backend::Backend;
@@ -26,7 +29,6 @@ use rows::{
 
 /// SQL fragments classifying `kind` by outcome; kept next to [`knockmap_parse::Kind::outcome`]'s
 /// meaning.
-const IS_ATTEMPT: &str = "kind IN ('failed','accepted')";
 const IS_SUCCESS: &str = "kind = 'accepted'";
 const IS_FAILURE: &str = "kind IN ('failed','invalid_user','pam_failure','max_attempts')";
 const IS_PROBE: &str = "kind IN ('disconnect','probe','penalty')";
@@ -59,6 +61,7 @@ impl SqlStore {
                 other => other.into(),
             });
         }
+        rollup::backfill(&pool, backend).await?;
         Ok(SqlStore {
             pool,
             backend,
@@ -78,6 +81,78 @@ impl SqlStore {
     }
 }
 
+/// How a window is answered: its whole hours from the hourly rollups, the partial hours at
+/// its two edges from the raw events. Statements bind the hour range, then both edge ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    /// Rollup hours `[from, to)`.
+    hours: (i64, i64),
+    /// Raw event time ranges `[from, to)` in microseconds; empty ranges match nothing.
+    edges: [(i64, i64); 2],
+}
+
+impl Span {
+    fn of(window: &Window) -> Span {
+        const H: i64 = rollup::HOUR_MICROS;
+        let since = window.since.map(|t| t.as_microsecond());
+        let until = window.until.map(|t| t.as_microsecond());
+        let first = since.map_or(i64::MIN, |lo| {
+            lo.div_euclid(H) + i64::from(lo.rem_euclid(H) != 0)
+        });
+        let end = until.map_or(i64::MAX, |hi| hi.div_euclid(H));
+        if first >= end {
+            // No whole hour inside: all from raw events.
+            let (lo, hi) = window.micros();
+            return Span {
+                hours: (0, 0),
+                edges: [(lo, hi), (0, 0)],
+            };
+        }
+        Span {
+            hours: (first, end),
+            edges: [
+                since.map_or((0, 0), |lo| (lo, first * H)),
+                until.map_or((0, 0), |hi| (end * H, hi)),
+            ],
+        }
+    }
+
+    fn bind<'q>(&self, query: ingest::AnyQuery<'q>) -> ingest::AnyQuery<'q> {
+        let [(a, b), (c, d)] = self.edges;
+        query
+            .bind(self.hours.0)
+            .bind(self.hours.1)
+            .bind(a)
+            .bind(b)
+            .bind(c)
+            .bind(d)
+    }
+}
+
+/// Event totals split by outcome.
+#[derive(Debug, Default)]
+struct KindTotals {
+    events: u64,
+    attempts: u64,
+    successes: u64,
+    failures: u64,
+    probes: u64,
+}
+
+impl KindTotals {
+    fn add(&mut self, kind: Kind, n: u64) {
+        self.events += n;
+        if kind.is_attempt() {
+            self.attempts += n;
+        }
+        match kind.outcome() {
+            Outcome::Success => self.successes += n,
+            Outcome::Failure => self.failures += n,
+            Outcome::Probe => self.probes += n,
+        }
+    }
+}
+
 /// A count or size as the databases store it (a signed 64-bit integer).
 fn stored_count(n: Option<u64>) -> Option<i64> {
     n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
@@ -90,18 +165,55 @@ impl Store for SqlStore {
     }
 
     async fn stats(&self, window: &Window) -> Result<Stats> {
-        let (lo, hi) = window.micros();
         let q = &self.sql;
-        let totals = sqlx::query(&q.stats_totals)
-            .bind(lo)
-            .bind(hi)
-            .fetch_one(&self.pool)
+        let span = Span::of(window);
+        let mut totals = KindTotals::default();
+        let mut series: Vec<SeriesPoint> = Vec::new();
+        let rows = span
+            .bind(sqlx::query(&q.by_hour_kind))
+            .fetch_all(&self.pool)
             .await?;
-        let places = sqlx::query(&q.stats_places)
-            .bind(lo)
-            .bind(hi)
-            .fetch_one(&self.pool)
-            .await?;
+        for row in &rows {
+            let hour: i64 = row.try_get("hour")?;
+            let kind = rows::kind(row)?;
+            let n = count(row, "n")?;
+            totals.add(kind, n);
+            let start = micros_to_ts(hour.saturating_mul(rollup::HOUR_MICROS))?;
+            if series.last().is_none_or(|p| p.hour != start) {
+                series.push(SeriesPoint {
+                    hour: start,
+                    events: 0,
+                    attempts: 0,
+                    successes: 0,
+                });
+            }
+            if let Some(point) = series.last_mut() {
+                point.events += n;
+                if kind.is_attempt() {
+                    point.attempts += n;
+                }
+                if kind.outcome() == Outcome::Success {
+                    point.successes += n;
+                }
+            }
+        }
+        let places = if window.is_all() {
+            sqlx::query(&q.places_all).fetch_one(&self.pool).await?
+        } else {
+            span.bind(sqlx::query(&q.places))
+                .fetch_one(&self.pool)
+                .await?
+        };
+        // The newest event from the raw events (an index lookup), and from the rollups for
+        // hours whose raw events were pruned.
+        let (lo, hi) = window.micros();
+        let last = Span {
+            hours: span.hours,
+            edges: [(lo, hi), (0, 0)],
+        }
+        .bind(sqlx::query(&q.last_event))
+        .fetch_one(&self.pool)
+        .await?;
         let mut tops = Vec::with_capacity(5);
         for sql in [
             &q.top_countries,
@@ -110,9 +222,8 @@ impl Store for SqlStore {
             &q.top_ips,
             &q.top_sensors,
         ] {
-            let rows = sqlx::query(sql)
-                .bind(lo)
-                .bind(hi)
+            let rows = span
+                .bind(sqlx::query(sql))
                 .bind(TOP_N)
                 .fetch_all(&self.pool)
                 .await?;
@@ -121,33 +232,16 @@ impl Store for SqlStore {
         let [top_countries, top_asns, top_users, top_ips, top_sensors] =
             <[Vec<TopEntry>; 5]>::try_from(tops)
                 .map_err(|_| StoreError::Corrupt("top lists".into()))?;
-        let series = sqlx::query(&q.series)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(SeriesPoint {
-                    hour: micros_to_ts(
-                        row.try_get::<i64, _>("hour")?.saturating_mul(3_600_000_000),
-                    )?,
-                    events: count(row, "events")?,
-                    attempts: count(row, "attempts")?,
-                    successes: count(row, "successes")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         Ok(Stats {
-            events: count(&totals, "events")?,
-            attempts: count(&totals, "attempts")?,
-            successes: count(&totals, "successes")?,
-            failures: count(&totals, "failures")?,
-            probes: count(&totals, "probes")?,
-            unique_ips: count(&totals, "unique_ips")?,
+            events: totals.events,
+            attempts: totals.attempts,
+            successes: totals.successes,
+            failures: totals.failures,
+            probes: totals.probes,
+            unique_ips: count(&places, "unique_ips")?,
             countries: count(&places, "countries")?,
             unlocated_ips: count(&places, "unlocated")?,
-            last_event: time(&totals, "last_ts")?,
+            last_event: time(&last, "last_ts")?,
             top_countries,
             top_asns,
             top_users,
@@ -163,10 +257,8 @@ impl Store for SqlStore {
                 .fetch_all(&self.pool)
                 .await?
         } else {
-            let (lo, hi) = window.micros();
-            sqlx::query(&self.sql.markers_window)
-                .bind(lo)
-                .bind(hi)
+            Span::of(window)
+                .bind(sqlx::query(&self.sql.markers_window))
                 .fetch_all(&self.pool)
                 .await?
         };

@@ -25,6 +25,8 @@ conformance!(
     concurrent_sensors_lose_nothing_while_the_dashboard_reads,
     a_newer_schema_is_refused,
     a_place_can_follow_an_unlocated_address,
+    windows_of_any_length_agree_with_the_events,
+    aggregates_are_rebuilt_for_a_database_from_before_them,
 );
 
 async fn run<F: Future<Output = ()>>(backend: Backend, test: fn(TestDb) -> F) {
@@ -642,4 +644,288 @@ async fn a_place_can_follow_an_unlocated_address(db: TestDb) {
     let markers = store.markers(&Window::default()).await.expect("markers");
     assert_eq!((markers.markers.len(), markers.unlocated.len()), (4, 4));
     assert!(markers.markers.iter().all(|m| m.lat == 51.5142));
+}
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Each address with a fixed place (as geolocation gives), some without one.
+fn place_of(ip: &str) -> GeoInfo {
+    let n: u64 = ip
+        .rsplit('.')
+        .next()
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    if n % 4 == 3 {
+        return GeoInfo::default();
+    }
+    let (cc, name) = [("GB", "United Kingdom"), ("CN", "China"), ("BR", "Brazil")][n as usize % 3];
+    GeoInfo {
+        country_code: Some(cc.into()),
+        country: Some(name.into()),
+        city: None,
+        lat: Some(n as f64),
+        lon: Some(-(n as f64)),
+        asn: (!n.is_multiple_of(5)).then_some(64_500 + (n % 3) as u32),
+        org: Some(format!("AS org {}", n % 3)),
+    }
+}
+
+/// What the statistics of `window` must be, computed from the events themselves.
+fn expected_stats(events: &[NewEvent], window: &Window) -> (Vec<(String, u64)>, Stats) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let (lo, hi) = window.micros();
+    let inside: Vec<&NewEvent> = events
+        .iter()
+        .filter(|n| (lo..hi).contains(&n.event.ts.as_microsecond()))
+        .collect();
+    let mut totals = [0u64; 5];
+    let mut series: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
+    let mut tops: [BTreeMap<String, (Option<String>, u64)>; 5] = Default::default();
+    let mut ips = BTreeSet::new();
+    let mut last = None;
+    for new in &inside {
+        let e = &new.event;
+        let n = u64::from(e.count);
+        let outcome = e.kind.outcome();
+        totals[0] += n;
+        totals[1] += if e.kind.is_attempt() { n } else { 0 };
+        totals[2] += if outcome == knockmap_parse::Outcome::Success {
+            n
+        } else {
+            0
+        };
+        totals[3] += if outcome == knockmap_parse::Outcome::Failure {
+            n
+        } else {
+            0
+        };
+        totals[4] += if outcome == knockmap_parse::Outcome::Probe {
+            n
+        } else {
+            0
+        };
+        let point = series
+            .entry(e.ts.as_microsecond().div_euclid(3_600_000_000))
+            .or_default();
+        point.0 += n;
+        point.1 += if e.kind.is_attempt() { n } else { 0 };
+        point.2 += if outcome == knockmap_parse::Outcome::Success {
+            n
+        } else {
+            0
+        };
+        last = last.max(Some(e.ts));
+        let mut count = |list: usize, key: String, name: Option<String>| {
+            let slot = tops[list].entry(key).or_insert((None, 0));
+            slot.0 = name.or(slot.0.take());
+            slot.1 += n;
+        };
+        if let Some(ip) = e.ip {
+            let geo = place_of(&ip.to_string());
+            ips.insert(ip.to_string());
+            if let Some(cc) = geo.country_code {
+                count(0, cc, geo.country);
+            }
+            if let Some(asn) = geo.asn {
+                count(1, asn.to_string(), geo.org);
+            }
+            count(3, ip.to_string(), None);
+        }
+        if let Some(user) = &e.user {
+            count(2, user.clone(), None);
+        }
+        count(4, new.sensor.clone(), None);
+    }
+    let places: Vec<GeoInfo> = ips.iter().map(|ip| place_of(ip)).collect();
+    let countries: BTreeSet<_> = places
+        .iter()
+        .filter_map(|g| g.country_code.clone())
+        .collect();
+    let list = |map: &BTreeMap<String, (Option<String>, u64)>| {
+        map.iter()
+            .map(|(k, (name, n))| crate::TopEntry {
+                key: k.clone(),
+                name: name.clone(),
+                count: *n,
+            })
+            .collect::<Vec<_>>()
+    };
+    let per_ip = tops[3].iter().map(|(k, (_, n))| (k.clone(), *n)).collect();
+    let stats = Stats {
+        events: totals[0],
+        attempts: totals[1],
+        successes: totals[2],
+        failures: totals[3],
+        probes: totals[4],
+        unique_ips: ips.len() as u64,
+        countries: countries.len() as u64,
+        unlocated_ips: places.iter().filter(|g| g.lat.is_none()).count() as u64,
+        last_event: last,
+        top_countries: list(&tops[0]),
+        top_asns: list(&tops[1]),
+        top_users: list(&tops[2]),
+        top_ips: list(&tops[3]),
+        top_sensors: list(&tops[4]),
+        series: series
+            .into_iter()
+            .map(|(hour, (events, attempts, successes))| crate::SeriesPoint {
+                hour: Timestamp::from_second(hour * 3600).expect("hour"),
+                events,
+                attempts,
+                successes,
+            })
+            .collect(),
+    };
+    (per_ip, stats)
+}
+
+use crate::Stats;
+
+/// Top lists in key order (ties are ordered by each database's collation), after checking
+/// that the store's order is by count.
+fn by_key(mut list: Vec<crate::TopEntry>, context: &str) -> Vec<crate::TopEntry> {
+    assert!(
+        list.windows(2).all(|w| w[0].count >= w[1].count),
+        "top list not by count, {context}: {list:?}"
+    );
+    list.sort_by(|a, b| a.key.cmp(&b.key));
+    list
+}
+
+async fn windows_of_any_length_agree_with_the_events(db: TestDb) {
+    let store = db.open().await;
+    let mut rng = Rng(7);
+    let start = 1_795_000_000i64; // 2026-11-18T…
+    let users = ["root", "admin", "ubuntu", "postgres", "test"];
+    let events: Vec<NewEvent> = (0..600)
+        .map(|i| {
+            let ts = Timestamp::from_second(start + rng.below(3 * 86_400) as i64).expect("time");
+            let kind = Kind::ALL[rng.below(Kind::ALL.len() as u64) as usize];
+            let mut e = Event::new(ts, kind);
+            let ip = (rng.below(10) != 0).then(|| format!("198.51.100.{}", rng.below(8)));
+            e.ip = ip.as_ref().map(|ip| ip.parse().expect("address"));
+            e.user = (rng.below(4) != 0).then(|| users[rng.below(5) as usize].to_string());
+            e.count = 1 + rng.below(3) as u32;
+            let sensor = format!("s{}", rng.below(3));
+            NewEvent {
+                id: EventId::from_origin(&sensor, "fp", i),
+                geo: ip.as_deref().map(place_of).unwrap_or_default(),
+                sensor,
+                event: e,
+            }
+        })
+        .collect();
+    for batch in events.chunks(97) {
+        store.ingest(batch).await.expect("ingest");
+    }
+    let at = |offset: i64| Some(Timestamp::from_second(start + offset).expect("time"));
+    let mut windows = vec![
+        Window::default(),
+        Window {
+            since: at(3_600 * 5),
+            until: None,
+        },
+        Window {
+            since: None,
+            until: at(3_600 * 30),
+        },
+        Window {
+            since: at(600),
+            until: at(1_200),
+        },
+    ];
+    for _ in 0..12 {
+        let a = rng.below(3 * 86_400 + 7_200) as i64 - 3_600;
+        let b = a + rng.below(2 * 86_400) as i64;
+        let (a, b) = if rng.below(3) == 0 {
+            (a - a % 3_600, b - b % 3_600)
+        } else {
+            (a, b)
+        };
+        windows.push(Window {
+            since: at(a),
+            until: at(b),
+        });
+    }
+    for window in &windows {
+        let context = format!("{:?}, {window:?}", db.backend());
+        let (per_ip, want) = expected_stats(&events, window);
+        let mut got = store.stats(window).await.expect("stats");
+        for list in [
+            &mut got.top_countries,
+            &mut got.top_asns,
+            &mut got.top_users,
+            &mut got.top_ips,
+            &mut got.top_sensors,
+        ] {
+            *list = by_key(std::mem::take(list), &context);
+        }
+        assert_eq!(got, want, "{context}");
+        let markers = store.markers(window).await.expect("markers");
+        let mut seen: Vec<(String, u64)> = markers
+            .markers
+            .iter()
+            .map(|m| (m.ip.clone(), m.events))
+            .chain(markers.unlocated.iter().map(|u| (u.ip.clone(), u.events)))
+            .collect();
+        seen.sort();
+        assert_eq!(seen, per_ip, "markers, {context}");
+    }
+}
+
+async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
+    let store = db.open().await;
+    let batch: Vec<NewEvent> = (0..40u64)
+        .map(|i| {
+            let ts = format!("2026-11-21T{:02}:{:02}:00Z", i % 24, i);
+            let ip = format!("198.51.100.{}", i % 7);
+            let user = ["root", "admin"][i as usize % 2];
+            new(i, event(&ts, Kind::Failed, &ip, Some(user)), place_of(&ip))
+        })
+        .collect();
+    store.ingest(&batch).await.expect("ingest");
+    let window = Window {
+        since: Some("2026-11-21T03:00:00Z".parse().expect("time")),
+        until: Some("2026-11-21T20:00:00Z".parse().expect("time")),
+    };
+    let before = store.stats(&window).await.expect("stats");
+    let markers_before = store.markers(&window).await.expect("markers");
+    // A database written before the aggregates existed: events, no rollups.
+    for table in [
+        "rollup_hour",
+        "rollup_user_hour",
+        "rollup_asn_hour",
+        "rollup_ip_hour",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(store.pool())
+            .await
+            .expect("empty the aggregates");
+    }
+    assert_ne!(
+        store.stats(&window).await.expect("stats").events,
+        before.events
+    );
+    drop(store);
+    let store = db.open().await;
+    assert_eq!(store.stats(&window).await.expect("stats"), before);
+    assert_eq!(
+        store.markers(&window).await.expect("markers"),
+        markers_before
+    );
 }

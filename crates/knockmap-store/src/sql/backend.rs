@@ -231,6 +231,55 @@ impl Backend {
         }
     }
 
+    /// What follows a multi-row `INSERT` into `table` to merge rows whose `key` exists:
+    /// columns in `add` are summed, those in `latest` take the new value unless it is NULL,
+    /// those in `greatest` keep the larger value.
+    pub fn upsert_tail(
+        self,
+        table: &str,
+        key: &[&str],
+        add: &[&str],
+        latest: &[&str],
+        greatest: &[&str],
+    ) -> String {
+        let mysql = self == Backend::MySql;
+        let new = |c: &str| {
+            if mysql {
+                format!("VALUES({c})")
+            } else {
+                format!("excluded.{c}")
+            }
+        };
+        let old = |c: &str| {
+            if mysql {
+                c.to_string()
+            } else {
+                format!("{table}.{c}")
+            }
+        };
+        let mut set = Vec::new();
+        set.extend(add.iter().map(|c| format!("{c} = {} + {}", old(c), new(c))));
+        set.extend(
+            latest
+                .iter()
+                .map(|c| format!("{c} = COALESCE({}, {})", new(c), old(c))),
+        );
+        set.extend(
+            greatest
+                .iter()
+                .map(|c| format!("{c} = {}", self.greatest(&old(c), &new(c)))),
+        );
+        if mysql {
+            format!(" ON DUPLICATE KEY UPDATE {}", set.join(", "))
+        } else {
+            format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                key.join(", "),
+                set.join(", ")
+            )
+        }
+    }
+
     /// Whether `INSERT … RETURNING` exists (not in MySQL).
     pub fn has_returning(self) -> bool {
         self != Backend::MySql

@@ -21,6 +21,7 @@ use sqlx::any::AnyArguments;
 use sqlx::{Any, Row, Transaction, query::Query};
 
 use super::backend::Backend;
+use super::rollup::{Contribution, Rollups};
 use super::rows::{count, stored_flag};
 use crate::model::{IngestReport, NewEvent, StoredEvent};
 use crate::{Result, StoreError};
@@ -33,7 +34,7 @@ mod tests;
 /// Most rows per multi-row statement. With 13 bound values per event and 16 per address, a
 /// full statement stays well under SQLite's limit of 32766 bound parameters (and PostgreSQL's
 /// and MySQL's of 65535).
-const MAX_ROWS: usize = 1024;
+pub(super) const MAX_ROWS: usize = 1024;
 
 const EVENT_COLUMNS: usize = 13;
 const IP_COLUMNS: usize = 16;
@@ -146,6 +147,15 @@ async fn ingest_in_chunks(
         deltas.sort_unstable_by(|a, b| a.ip.cmp(&b.ip));
     }
     let totals = upsert_ips(&mut tx, backend, &deltas, max_rows).await?;
+    let ip_texts: Vec<Option<String>> = stored
+        .iter()
+        .map(|new| new.event.ip.map(|ip| ip.to_string()))
+        .collect();
+    let mut rollups = Rollups::default();
+    for (new, ip) in stored.iter().zip(&ip_texts) {
+        rollups.add(Contribution::of(new, ip.as_deref()));
+    }
+    rollups.write(&mut tx, backend, max_rows).await?;
     let report = report(events.len(), &stored, &deltas, &totals)?;
     tx.commit().await?;
     Ok(report)
@@ -175,7 +185,13 @@ fn statement_sizes(len: usize, max_rows: usize) -> Vec<usize> {
 
 /// `head` followed by `rows` placeholder tuples of `columns` values and `tail`, in `b`'s
 /// placeholder syntax.
-fn multi_row_sql(b: Backend, head: &str, columns: usize, rows: usize, tail: &str) -> String {
+pub(super) fn multi_row_sql(
+    b: Backend,
+    head: &str,
+    columns: usize,
+    rows: usize,
+    tail: &str,
+) -> String {
     let tuple = format!("({})", vec!["?"; columns].join(","));
     let mut sql = String::with_capacity(head.len() + rows * (tuple.len() + 1) + tail.len());
     sql.push_str(head);
@@ -246,7 +262,7 @@ async fn insert_new_events(
 }
 
 /// `items` in statement-sized chunks (see [`statement_sizes`]), each with its size.
-fn chunks<T>(items: &[T], max_rows: usize) -> impl Iterator<Item = (usize, &[T])> {
+pub(super) fn chunks<T>(items: &[T], max_rows: usize) -> impl Iterator<Item = (usize, &[T])> {
     let mut rest = items;
     statement_sizes(items.len(), max_rows)
         .into_iter()
@@ -264,7 +280,7 @@ fn event_id(row: &sqlx::any::AnyRow) -> Result<[u8; 16]> {
         .map_err(|_| StoreError::Corrupt(format!("event id of {} bytes", id.len())))
 }
 
-type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+pub(super) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 fn bind_event<'q>(query: AnyQuery<'q>, new: &&'q NewEvent) -> AnyQuery<'q> {
     let e = &new.event;

@@ -1,20 +1,26 @@
 //! The fixed statements of the store, rendered once for a backend.
 
 use super::backend::Backend;
+use super::rollup::HOUR_MICROS;
 use super::rows::{EVENT_SELECT, SENSOR_COLUMNS};
-use super::{IS_ATTEMPT, IS_FAILURE, IS_PROBE, IS_SUCCESS};
+use super::{IS_FAILURE, IS_PROBE, IS_SUCCESS};
 
 /// Every fixed statement, in the backend's dialect.
 #[derive(Debug, Clone)]
 pub struct Queries {
-    pub stats_totals: String,
-    pub stats_places: String,
+    /// `hour, kind, n` for the window: totals and the series.
+    pub by_hour_kind: String,
+    /// `unique_ips, countries, unlocated` for a bounded window.
+    pub places: String,
+    /// The same for all time, from the per-address rows.
+    pub places_all: String,
+    /// `last_ts`, the newest event in the window.
+    pub last_event: String,
     pub top_countries: String,
     pub top_asns: String,
     pub top_users: String,
     pub top_ips: String,
     pub top_sensors: String,
-    pub series: String,
     pub markers_all: String,
     pub markers_window: String,
     pub ip_row: String,
@@ -39,73 +45,137 @@ impl Queries {
     /// The statements for `b`.
     pub fn new(b: Backend) -> Queries {
         let sql = |text: &str| b.sql(text).into_owned();
-        let top_place = |key: &str, name: &str| {
+        // Every windowed statement binds the rollups' hour range, then the two raw-event
+        // ranges at the window's edges (see `Span`).
+        let edges = "((e.ts >= ? AND e.ts < ?) OR (e.ts >= ? AND e.ts < ?))";
+        let hours = "hour >= ? AND hour < ?";
+        let hour_of_ts = b.div("e.ts", &HOUR_MICROS.to_string());
+        let top = |rolled: String, raw: String| {
             sql(&format!(
-                "SELECT {key} AS k, MAX({name}) AS name, {n} AS n
-                 FROM events e JOIN ips i ON i.ip = e.ip
-                 WHERE e.ts >= ? AND e.ts < ? AND {key} IS NOT NULL
-                 GROUP BY {key} ORDER BY n DESC, k LIMIT ?",
-                n = b.sum("e.count"),
-            ))
-        };
-        let top_column = |column: &str| {
-            sql(&format!(
-                "SELECT {column} AS k, NULL AS name, {n} AS n FROM events
-                 WHERE ts >= ? AND ts < ? AND {column} IS NOT NULL
-                 GROUP BY {column} ORDER BY n DESC, k LIMIT ?",
-                n = b.sum("count"),
+                "SELECT k, MAX(name) AS name, {n} AS n FROM ({rolled} UNION ALL {raw}) t
+                 GROUP BY k ORDER BY n DESC, k LIMIT ?",
+                n = b.sum("n"),
             ))
         };
         let share = |condition: &str, column: &str| {
             b.sum(&format!("CASE WHEN {condition} THEN {column} END"))
         };
+        let places = |ips: &str| {
+            format!(
+                "SELECT COUNT(*) AS unique_ips, COUNT(DISTINCT i.country_code) AS countries,
+                        {unlocated} AS unlocated
+                 FROM ({ips}) w JOIN ips i ON i.ip = w.ip",
+                unlocated = b.sum("CASE WHEN i.lat IS NULL THEN 1 ELSE 0 END"),
+            )
+        };
+        let marker_columns = "i.ip AS ip, i.lat AS lat, i.lon AS lon,
+                i.country_code AS country_code, i.last_sensor AS last_sensor,
+                i.starred AS starred";
         Queries {
-            stats_totals: sql(&format!(
-                "SELECT {events} AS events, {attempts} AS attempts, {successes} AS successes,
-                        {failures} AS failures, {probes} AS probes,
-                        COUNT(DISTINCT ip) AS unique_ips, MAX(ts) AS last_ts
-                 FROM events WHERE ts >= ? AND ts < ?",
-                events = b.sum("count"),
-                attempts = share(IS_ATTEMPT, "count"),
-                successes = share(IS_SUCCESS, "count"),
-                failures = share(IS_FAILURE, "count"),
-                probes = share(IS_PROBE, "count"),
+            by_hour_kind: sql(&format!(
+                "SELECT hour, kind, {n} AS n FROM (
+                    SELECT hour, kind, SUM(events) AS n FROM rollup_hour WHERE {hours}
+                    GROUP BY hour, kind
+                    UNION ALL
+                    SELECT {hour_of_ts} AS hour, e.kind AS kind, SUM(e.count) AS n
+                    FROM events e WHERE {edges} GROUP BY {hour_of_ts}, e.kind
+                 ) t GROUP BY hour, kind ORDER BY hour, kind",
+                n = b.sum("n"),
             )),
-            stats_places: sql(&format!(
-                "SELECT COUNT(DISTINCT country_code) AS countries, {unlocated} AS unlocated
-                 FROM ips WHERE ip IN (SELECT ip FROM events WHERE ts >= ? AND ts < ?)",
-                unlocated = b.sum("CASE WHEN lat IS NULL THEN 1 ELSE 0 END"),
+            places: sql(&places(&format!(
+                "SELECT ip FROM rollup_ip_hour WHERE {hours}
+                 UNION SELECT e.ip AS ip FROM events e WHERE {edges} AND e.ip IS NOT NULL"
+            ))),
+            places_all: sql(&places("SELECT ip FROM ips")),
+            last_event: sql(&format!(
+                "SELECT MAX(m) AS last_ts FROM (
+                    SELECT MAX(last_seen) AS m FROM rollup_ip_hour WHERE hour = (
+                        SELECT MAX(hour) FROM rollup_ip_hour WHERE {hours})
+                    UNION ALL
+                    SELECT MAX(ts) AS m FROM events e WHERE {edges}
+                 ) t"
             )),
-            top_countries: top_place("i.country_code", "i.country"),
-            top_asns: top_place(&b.text("i.asn"), "i.org"),
-            top_users: top_column("user_name"),
-            top_ips: top_column("ip"),
-            top_sensors: top_column("sensor"),
-            series: sql(&format!(
-                "SELECT {hour} AS hour, {events} AS events, {attempts} AS attempts,
-                        {successes} AS successes
-                 FROM events WHERE ts >= ? AND ts < ? GROUP BY {hour} ORDER BY hour",
-                hour = b.div("ts", "3600000000"),
-                events = b.sum("count"),
-                attempts = share(IS_ATTEMPT, "count"),
-                successes = share(IS_SUCCESS, "count"),
-            )),
+            top_countries: top(
+                format!(
+                    "SELECT country_code AS k, MAX(country) AS name, SUM(events) AS n
+                     FROM rollup_hour WHERE {hours} AND country_code <> ''
+                     GROUP BY country_code"
+                ),
+                format!(
+                    "SELECT i.country_code AS k, MAX(i.country) AS name, SUM(e.count) AS n
+                     FROM events e JOIN ips i ON i.ip = e.ip
+                     WHERE {edges} AND i.country_code IS NOT NULL GROUP BY i.country_code"
+                ),
+            ),
+            top_asns: top(
+                format!(
+                    "SELECT {asn} AS k, MAX(org) AS name, SUM(events) AS n
+                     FROM rollup_asn_hour WHERE {hours} GROUP BY asn",
+                    asn = b.text("asn"),
+                ),
+                format!(
+                    "SELECT {asn} AS k, MAX(i.org) AS name, SUM(e.count) AS n
+                     FROM events e JOIN ips i ON i.ip = e.ip
+                     WHERE {edges} AND i.asn IS NOT NULL GROUP BY i.asn",
+                    asn = b.text("i.asn"),
+                ),
+            ),
+            top_users: top(
+                format!(
+                    "SELECT MAX(user_name) AS k, NULL AS name, SUM(events) AS n
+                     FROM rollup_user_hour WHERE {hours} GROUP BY user_key"
+                ),
+                format!(
+                    "SELECT e.user_name AS k, NULL AS name, SUM(e.count) AS n FROM events e
+                     WHERE {edges} AND e.user_name IS NOT NULL GROUP BY e.user_name"
+                ),
+            ),
+            top_ips: top(
+                format!(
+                    "SELECT ip AS k, NULL AS name, SUM(events) AS n
+                     FROM rollup_ip_hour WHERE {hours} GROUP BY ip"
+                ),
+                format!(
+                    "SELECT e.ip AS k, NULL AS name, SUM(e.count) AS n FROM events e
+                     WHERE {edges} AND e.ip IS NOT NULL GROUP BY e.ip"
+                ),
+            ),
+            top_sensors: top(
+                format!(
+                    "SELECT sensor AS k, NULL AS name, SUM(events) AS n
+                     FROM rollup_hour WHERE {hours} GROUP BY sensor"
+                ),
+                format!(
+                    "SELECT e.sensor AS k, NULL AS name, SUM(e.count) AS n FROM events e
+                     WHERE {edges} GROUP BY e.sensor"
+                ),
+            ),
             markers_all: sql(
                 "SELECT ip, lat, lon, country_code, events, failures, successes, probes,
                         last_seen, last_sensor, starred FROM ips ORDER BY events DESC, ip",
             ),
             markers_window: sql(&format!(
-                "SELECT i.ip AS ip, i.lat AS lat, i.lon AS lon, i.country_code AS country_code,
-                        {events} AS events, {failures} AS failures, {successes} AS successes,
-                        {probes} AS probes, MAX(e.ts) AS last_seen,
-                        i.last_sensor AS last_sensor, i.starred AS starred
-                 FROM events e JOIN ips i ON i.ip = e.ip
-                 WHERE e.ts >= ? AND e.ts < ?
+                "SELECT {marker_columns}, {events} AS events, {failures} AS failures,
+                        {successes} AS successes, {probes} AS probes, MAX(t.last_seen) AS last_seen
+                 FROM (
+                    SELECT ip, SUM(events) AS events, SUM(failures) AS failures,
+                           SUM(successes) AS successes, SUM(probes) AS probes,
+                           MAX(last_seen) AS last_seen
+                    FROM rollup_ip_hour WHERE {hours} GROUP BY ip
+                    UNION ALL
+                    SELECT e.ip AS ip, SUM(e.count) AS events,
+                           {raw_failures} AS failures, {raw_successes} AS successes,
+                           {raw_probes} AS probes, MAX(e.ts) AS last_seen
+                    FROM events e WHERE {edges} AND e.ip IS NOT NULL GROUP BY e.ip
+                 ) t JOIN ips i ON i.ip = t.ip
                  GROUP BY i.ip ORDER BY events DESC, ip",
-                events = b.sum("e.count"),
-                failures = share(IS_FAILURE, "e.count"),
-                successes = share(IS_SUCCESS, "e.count"),
-                probes = share(IS_PROBE, "e.count"),
+                events = b.sum("t.events"),
+                failures = b.sum("t.failures"),
+                successes = b.sum("t.successes"),
+                probes = b.sum("t.probes"),
+                raw_failures = share(&IS_FAILURE.replace("kind", "e.kind"), "e.count"),
+                raw_successes = share(&IS_SUCCESS.replace("kind", "e.kind"), "e.count"),
+                raw_probes = share(&IS_PROBE.replace("kind", "e.kind"), "e.count"),
             )),
             ip_row: sql("SELECT * FROM ips WHERE ip = ?"),
             ip_kinds: sql(&format!(

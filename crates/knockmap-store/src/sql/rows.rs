@@ -103,6 +103,12 @@ pub fn sensor(row: &AnyRow) -> Result<Sensor> {
     })
 }
 
+/// A `kind` column.
+pub fn kind(row: &AnyRow) -> Result<Kind> {
+    let name = required_text(row, "kind")?;
+    Kind::from_name(&name).ok_or_else(|| StoreError::Corrupt(format!("unknown kind {name:?}")))
+}
+
 /// The event columns (alias `e`) and its address's place (alias `i`), for [`stored_event`].
 pub const EVENT_SELECT: &str = "SELECT e.id, e.ts, e.sensor, e.host, e.pid, e.kind, e.ip,
         e.rhost, e.port, e.user_name, e.method, e.invalid_user, e.count, e.seq,

@@ -1,0 +1,45 @@
+-- Aggregates maintained on ingest, so that statistics and the map read a few rows per hour
+-- instead of every event. `hour` counts hours since the Unix epoch (UTC). An event is counted
+-- under the country and network its address had when it was stored.
+
+-- Per hour × sensor × country × kind: totals, the series, top countries and sensors.
+CREATE TABLE rollup_hour (
+    hour         INTEGER NOT NULL,
+    sensor       TEXT    NOT NULL,
+    country_code TEXT    NOT NULL,          -- '' when unknown
+    kind         TEXT    NOT NULL,
+    events       INTEGER NOT NULL,
+    country      TEXT,                      -- the country's name, for top lists
+    PRIMARY KEY (hour, sensor, country_code, kind)
+) WITHOUT ROWID;
+
+-- Per hour × user name (keyed by the first 16 bytes of the name's SHA-256).
+CREATE TABLE rollup_user_hour (
+    hour         INTEGER NOT NULL,
+    user_key     BLOB    NOT NULL,
+    user_name    TEXT    NOT NULL,
+    events       INTEGER NOT NULL,
+    PRIMARY KEY (hour, user_key)
+) WITHOUT ROWID;
+
+-- Per hour × network.
+CREATE TABLE rollup_asn_hour (
+    hour         INTEGER NOT NULL,
+    asn          INTEGER NOT NULL,
+    org          TEXT,
+    events       INTEGER NOT NULL,
+    PRIMARY KEY (hour, asn)
+) WITHOUT ROWID;
+
+-- Per hour × address: the map for a window and the top addresses.
+CREATE TABLE rollup_ip_hour (
+    hour         INTEGER NOT NULL,
+    ip           TEXT    NOT NULL,
+    events       INTEGER NOT NULL,
+    failures     INTEGER NOT NULL,
+    successes    INTEGER NOT NULL,
+    probes       INTEGER NOT NULL,
+    last_seen    INTEGER NOT NULL,
+    PRIMARY KEY (hour, ip)
+) WITHOUT ROWID;
+-- Events stored before this migration are folded in by the store when it opens.
