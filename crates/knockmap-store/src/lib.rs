@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 pub use id::EventId;
 pub use model::{
-    IngestReport, IpDetail, Marker, Markers, NewEvent, Sensor, SensorCount, SensorHealth,
+    IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor, SensorCount, SensorHealth,
     SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount, Window,
 };
 pub use sql::{Backend, SqlStore};
@@ -86,6 +86,15 @@ pub trait Store: Send + Sync + 'static {
     /// Sets an address's note (an empty or absent note clears it). Returns `false` when the
     /// address was never seen.
     async fn set_note(&self, ip: &str, note: Option<&str>) -> Result<bool>;
+
+    /// Deletes raw events older than `events_before` and hourly aggregates of hours that end
+    /// before `rollups_before`. Per-address totals, stars and notes stay. Works in small
+    /// transactions so that ingest and queries go on meanwhile.
+    async fn prune(
+        &self,
+        events_before: Option<jiff::Timestamp>,
+        rollups_before: Option<jiff::Timestamp>,
+    ) -> Result<Pruned>;
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;

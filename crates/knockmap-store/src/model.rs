@@ -287,3 +287,12 @@ pub struct Sensor {
     /// What it last reported about itself.
     pub health: SensorHealth,
 }
+
+/// What [`crate::Store::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Raw events deleted.
+    pub events: u64,
+    /// Rows of hourly aggregates deleted.
+    pub rollup_rows: u64,
+}

@@ -33,6 +33,9 @@ const IS_SUCCESS: &str = "kind = 'accepted'";
 const IS_FAILURE: &str = "kind IN ('failed','invalid_user','pam_failure','max_attempts')";
 const IS_PROBE: &str = "kind IN ('disconnect','probe','penalty')";
 
+/// Rows deleted per statement when pruning.
+const PRUNE_STEP: i64 = 10_000;
+
 /// How many rows the top lists hold.
 const TOP_N: i64 = 10;
 
@@ -73,6 +76,23 @@ impl SqlStore {
     #[cfg(test)]
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Runs a bounded `DELETE` (binding `bound`, then the step size) until it deletes fewer
+    /// rows than a step; returns the rows deleted.
+    async fn delete_in_steps(&self, sql: &str, bound: i64) -> Result<u64> {
+        let mut deleted = 0;
+        loop {
+            let done = sqlx::query(sql)
+                .bind(bound)
+                .bind(PRUNE_STEP)
+                .execute(&self.pool)
+                .await?;
+            deleted += done.rows_affected();
+            if done.rows_affected() < PRUNE_STEP as u64 {
+                return Ok(deleted);
+            }
+        }
     }
 
     /// Which database this is.
@@ -397,6 +417,27 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn prune(
+        &self,
+        events_before: Option<Timestamp>,
+        rollups_before: Option<Timestamp>,
+    ) -> Result<Pruned> {
+        let mut pruned = Pruned::default();
+        if let Some(before) = events_before {
+            pruned.events = self
+                .delete_in_steps(&self.sql.prune_events, before.as_microsecond())
+                .await?;
+        }
+        if let Some(before) = rollups_before {
+            // Only hours that ended before the cut-off.
+            let hour = before.as_microsecond().div_euclid(rollup::HOUR_MICROS);
+            for sql in &self.sql.prune_rollups {
+                pruned.rollup_rows += self.delete_in_steps(sql, hour).await?;
+            }
+        }
+        Ok(pruned)
     }
 
     async fn ping(&self) -> Result<()> {

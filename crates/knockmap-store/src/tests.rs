@@ -27,6 +27,7 @@ conformance!(
     a_place_can_follow_an_unlocated_address,
     windows_of_any_length_agree_with_the_events,
     aggregates_are_rebuilt_for_a_database_from_before_them,
+    retention_prunes_raw_events_and_keeps_the_aggregates,
 );
 
 async fn run<F: Future<Output = ()>>(backend: Backend, test: fn(TestDb) -> F) {
@@ -927,5 +928,71 @@ async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
     assert_eq!(
         store.markers(&window).await.expect("markers"),
         markers_before
+    );
+}
+
+async fn retention_prunes_raw_events_and_keeps_the_aggregates(db: TestDb) {
+    let store = db.open().await;
+    // Two days of events, one per hour.
+    let batch: Vec<NewEvent> = (0..48u64)
+        .map(|i| {
+            let ts = Timestamp::from_second(1_795_000_000 / 3600 * 3600 + i as i64 * 3600 + 60)
+                .expect("time")
+                .to_string();
+            let ip = format!("198.51.100.{}", i % 5);
+            new(
+                i,
+                event(&ts, Kind::Failed, &ip, Some("root")),
+                place_of(&ip),
+            )
+        })
+        .collect();
+    store.ingest(&batch).await.expect("ingest");
+    store.set_starred("198.51.100.1", true).await.expect("star");
+    let all = Window::default();
+    let before = store.stats(&all).await.expect("stats");
+    let cut = batch[24].event.ts;
+
+    let pruned = store.prune(Some(cut), None).await.expect("prune events");
+    assert_eq!(pruned.events, 24);
+    assert_eq!(pruned.rollup_rows, 0);
+    let recent = store.recent(&all, 100).await.expect("recent");
+    assert_eq!(recent.len(), 24, "raw events before the cut are gone");
+    assert!(recent.iter().all(|e| e.event.ts >= cut));
+    // Statistics and the map come from the aggregates and per-address rows: unchanged.
+    assert_eq!(store.stats(&all).await.expect("stats"), before);
+    let first_day = Window {
+        since: Some(batch[0].event.ts - jiff::SignedDuration::from_secs(60)),
+        until: Some(cut - jiff::SignedDuration::from_secs(60)),
+    };
+    assert_eq!(
+        store.stats(&first_day).await.expect("stats").events,
+        24,
+        "whole pruned hours are still counted"
+    );
+    let detail = store
+        .ip_detail("198.51.100.1", 10)
+        .await
+        .expect("detail")
+        .expect("seen");
+    assert!(detail.starred && detail.events > 0);
+    assert_eq!(
+        store.prune(Some(cut), None).await.expect("again").events,
+        0,
+        "pruning twice deletes nothing more"
+    );
+
+    let pruned = store.prune(None, Some(cut)).await.expect("prune rollups");
+    assert!(pruned.rollup_rows >= 24, "{pruned:?}");
+    let after = store.stats(&all).await.expect("stats");
+    assert_eq!(
+        after.events, 24,
+        "only the kept hours remain in the statistics"
+    );
+    let markers = store.markers(&all).await.expect("markers");
+    assert_eq!(
+        markers.markers.len() + markers.unlocated.len(),
+        5,
+        "per-address rows stay"
     );
 }

@@ -29,8 +29,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the events of sshd log files as JSON lines (one event per line).
     Parse(ParseArgs),
-    /// Backfill log files (rotated and .gz too) into the database, oldest first. Importing
-    /// the same lines again adds nothing.
+    /// Backfill log files (rotated and .gz too) into the database, oldest first, or migrate
+    /// a Mapper-Server database. Importing the same lines or rows again adds nothing.
     Import(ImportArgs),
     /// Manage the geolocation database.
     Geoip(GeoipArgs),
@@ -73,6 +73,15 @@ pub struct ServerOptions {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// Delete raw events older than AGE (such as 90d, 12w or 36h) in the background. The
+    /// statistics, the map and each address's totals, stars and notes keep counting them.
+    /// Default: keep everything.
+    #[arg(long, env = "KNOCKMAP_RETAIN_EVENTS", value_name = "AGE", value_parser = parse_age)]
+    pub retain_events: Option<jiff::SignedDuration>,
+    /// Delete the hourly aggregates behind the statistics for hours older than AGE.
+    /// Default: keep everything.
+    #[arg(long, env = "KNOCKMAP_RETAIN_ROLLUPS", value_name = "AGE", value_parser = parse_age)]
+    pub retain_rollups: Option<jiff::SignedDuration>,
     #[command(flatten)]
     pub data: DataDirOption,
 }
@@ -197,17 +206,29 @@ impl From<StartAtArg> for knockmap_source::StartAt {
 
 /// `knockmap import`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).multiple(true)
+    .args(["files", "from_mapper_server"])))]
 pub struct ImportArgs {
     /// Log files: `auth.log`, `auth.log.1`, `auth.log.2.gz`, … in any order (each rotation
     /// family is read oldest first).
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Migrate from Mapper-Server: read the attempts and stars of its MariaDB/MySQL database,
+    /// as in mysql://USER:PASSWORD@HOST/log_mapper. Importing it again adds nothing.
+    #[arg(
+        long,
+        env = "KNOCKMAP_FROM_MAPPER_SERVER",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub from_mapper_server: Option<String>,
     /// Database URL: sqlite://PATH (default: knockmap.sqlite in the data directory).
     #[arg(long, env = "KNOCKMAP_DB", value_name = "URL")]
     pub db: Option<String>,
     #[command(flatten)]
     pub geo: GeoOptions,
-    /// Zone of log timestamps written without one (default: this machine's).
+    /// Zone of log timestamps written without one and of Mapper-Server's times (default:
+    /// this machine's).
     #[arg(long, env = "KNOCKMAP_TIMEZONE", value_name = "TZ")]
     pub timezone: Option<String>,
     /// Also turn any other line that contains an IP address into a `probe` event.
@@ -372,6 +393,34 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// An age such as `90d`, `12w`, `36h` or `30m`.
+fn parse_age(text: &str) -> Result<jiff::SignedDuration, String> {
+    let expected = || format!("expected an age such as 90d, 12w, 36h or 30m, got {text:?}");
+    let text = text.trim();
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(expected)?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: i64 = number.parse().map_err(|_| expected())?;
+    let seconds_per_unit = match unit {
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(expected()),
+    };
+    if number == 0 {
+        return Err(format!(
+            "{text:?} would delete everything as soon as it is stored"
+        ));
+    }
+    number
+        .checked_mul(seconds_per_unit)
+        .filter(|s| *s < 1_000 * 365 * 86_400)
+        .map(jiff::SignedDuration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
 fn parse_lat_lon(text: &str) -> Result<(f64, f64), String> {
     let (lat, lon) = text
         .split_once(',')
@@ -393,6 +442,23 @@ fn parse_lat_lon(text: &str) -> Result<(f64, f64), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_have_a_unit_and_are_not_zero() {
+        assert_eq!(
+            parse_age("90d"),
+            Ok(jiff::SignedDuration::from_hours(90 * 24))
+        );
+        assert_eq!(
+            parse_age("2w"),
+            Ok(jiff::SignedDuration::from_hours(14 * 24))
+        );
+        assert_eq!(parse_age("36h"), Ok(jiff::SignedDuration::from_hours(36)));
+        assert_eq!(parse_age("30m"), Ok(jiff::SignedDuration::from_mins(30)));
+        for bad in ["90", "d", "-5d", "1.5d", "0d", "10y", "99999999999999w"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn lat_lon_is_checked() {

@@ -8,7 +8,11 @@
 //!
 //! A parsing thread per run hands batches to the async ingest loop; progress goes to a
 //! progress bar on a terminal, to plain log lines otherwise.
+//!
+//! `--from-mapper-server URL` also (or instead) migrates the database of Mapper-Server, the
+//! system knockmap replaces ([`mapper`]).
 
+mod mapper;
 mod order;
 mod progress;
 
@@ -21,11 +25,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use knockmap_parse::{Event, ParseOptions, Parsed, Parser};
-use knockmap_server::{BroadcastHub, Ingestor, LOCAL_SENSOR, Origin};
+use knockmap_server::{BroadcastHub, Ingestor, LOCAL_SENSOR, Origin, SharedStore};
 use knockmap_source::fingerprint_bytes;
 use tokio::sync::mpsc;
 
-use crate::cli::ImportArgs;
+use crate::cli::{GeoOptions, ImportArgs};
 use crate::lines::{LineReader, decompressed, written_at};
 use crate::paths;
 use progress::Progress;
@@ -49,7 +53,7 @@ pub struct Counters {
 /// One batch of events from one file.
 type Batch = Vec<(Event, Option<Origin>)>;
 
-/// Runs `knockmap import`.
+/// Runs `knockmap import`: the log files, then the Mapper-Server database, if given.
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let files = order::import_order(&args.files);
     let mut total_bytes = 0;
@@ -61,16 +65,54 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         }
         total_bytes += meta.len();
     }
+    let tz = paths::timezone(args.timezone.as_deref())?;
+    // The old database is checked before anything is opened or downloaded here.
+    let mapper = match &args.from_mapper_server {
+        Some(url) => Some(mapper::Source::connect(url).await?),
+        None => None,
+    };
     let data_dir = paths::data_dir(&args.data)?;
     let store = paths::open_store(args.db.as_deref(), &data_dir).await?;
-    let geo = paths::open_geo(&args.geo, &data_dir).await?;
-    let ingestor = Ingestor::new(store, geo, Arc::new(BroadcastHub::new(1)));
-    let tz = paths::timezone(args.timezone.as_deref())?;
+    let ingestor = open_ingestor(store.clone(), &args.geo, &data_dir).await?;
+    if !files.is_empty() {
+        import_files(&args, &files, total_bytes, &ingestor, &tz).await?;
+    }
+    if let Some(source) = mapper {
+        mapper::import(
+            source,
+            &ingestor,
+            store.as_ref(),
+            &tz,
+            !args.no_progress_bar,
+        )
+        .await?;
+    }
+    Ok(())
+}
 
+/// The ingest path of an import: the same ids, geolocation and storage as the live server,
+/// with nobody listening for live events.
+async fn open_ingestor(
+    store: SharedStore,
+    geo: &GeoOptions,
+    data_dir: &Path,
+) -> anyhow::Result<Ingestor> {
+    let geo = paths::open_geo(geo, data_dir).await?;
+    Ok(Ingestor::new(store, geo, Arc::new(BroadcastHub::new(1))))
+}
+
+/// Imports log files (already in import order, `total_bytes` in all).
+async fn import_files(
+    args: &ImportArgs,
+    files: &[PathBuf],
+    total_bytes: u64,
+    ingestor: &Ingestor,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<()> {
     let counters = Arc::new(Counters::default());
     let (batches_tx, mut batches_rx) = mpsc::channel::<Batch>(4);
     let reader = {
-        let (counters, files) = (counters.clone(), files.clone());
+        let (counters, files, tz) = (counters.clone(), files.to_vec(), tz.clone());
         let generic = args.generic;
         std::thread::spawn(move || read_files(&files, &tz, generic, &counters, &batches_tx))
     };

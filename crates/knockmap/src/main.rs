@@ -8,6 +8,7 @@ mod import;
 mod lines;
 mod parse;
 mod paths;
+mod retention;
 mod sensor;
 mod serve;
 mod token;

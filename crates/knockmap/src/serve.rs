@@ -52,6 +52,11 @@ impl Server {
         let store = paths::open_store(options.db.as_deref(), &data_dir).await?;
         let geo: Arc<GeoDb> = paths::open_geo(&options.geo, &data_dir).await?;
         let home = options.home.map(|(lat, lon)| Location { lat, lon });
+        crate::retention::Retention {
+            events: options.retain_events,
+            rollups: options.retain_rollups,
+        }
+        .spawn(store.clone());
         let mut state = AppState::new(store, geo, home);
         if let Some(token) = &options.admin_token {
             state = state.with_admin_token(token);

@@ -280,6 +280,19 @@ impl Backend {
         }
     }
 
+    /// A `DELETE` of at most `?` (second placeholder) rows of `table` whose `column < ?`
+    /// (first placeholder); `step_key` is a column the rows are picked by.
+    pub fn delete_limited(self, table: &str, step_key: &str, column: &str) -> String {
+        match self {
+            // MySQL allows LIMIT on DELETE but not in an IN subquery.
+            Backend::MySql => format!("DELETE FROM {table} WHERE {column} < ? LIMIT ?"),
+            _ => format!(
+                "DELETE FROM {table} WHERE {step_key} IN
+                    (SELECT {step_key} FROM {table} WHERE {column} < ? LIMIT ?)"
+            ),
+        }
+    }
+
     /// Whether `INSERT … RETURNING` exists (not in MySQL).
     pub fn has_returning(self) -> bool {
         self != Backend::MySql

@@ -30,6 +30,10 @@ pub struct Queries {
     pub ip_hosts: String,
     pub ip_recent: String,
     pub recent: String,
+    /// Deletes up to `?` (2nd) events with `ts < ?` (1st).
+    pub prune_events: String,
+    /// The same for each rollup table, by `hour`.
+    pub prune_rollups: Vec<String>,
     pub set_starred: String,
     pub set_note: String,
     pub ping: String,
@@ -201,6 +205,16 @@ impl Queries {
             recent: sql(&format!(
                 "{EVENT_SELECT} WHERE e.ts >= ? AND e.ts < ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
             )),
+            prune_events: sql(&b.delete_limited("events", "seq", "ts")),
+            prune_rollups: [
+                "rollup_hour",
+                "rollup_user_hour",
+                "rollup_asn_hour",
+                "rollup_ip_hour",
+            ]
+            .iter()
+            .map(|table| sql(&b.delete_limited(table, "hour", "hour")))
+            .collect(),
             set_starred: sql("UPDATE ips SET starred = ? WHERE ip = ?"),
             set_note: sql("UPDATE ips SET note = ? WHERE ip = ?"),
             ping: "SELECT 1".into(),

@@ -606,3 +606,50 @@ async fn an_admin_stars_and_annotates_an_address() {
     );
     server.stop();
 }
+
+#[tokio::test]
+async fn retention_prunes_old_raw_events_and_the_statistics_keep_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = create_token(dir.path(), "edge-1", None);
+    let server = Server::start_with(dir.path(), &[]);
+    // The wire events are dated 2026-11-21T19:16:01Z: older than an hour.
+    assert_eq!(
+        ingest(&server, Some(&token), batch(0..5), false).await.0,
+        200
+    );
+    let (_, before) = server.get("/api/v1/stats").await;
+    assert_eq!(before["events"], 5, "{before}");
+    server.stop();
+
+    let server = Server::start_with(dir.path(), &["--retain-events".as_ref(), "1h".as_ref()]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, recent) = server.get("/api/v1/recent?limit=100").await;
+        if recent["events"].as_array().is_some_and(|e| e.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "raw events not pruned: {recent}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, after) = server.get("/api/v1/stats").await;
+    for field in ["events", "attempts", "unique_ips", "top_users", "series"] {
+        assert_eq!(after[field], before[field], "{field}: {after}");
+    }
+    let (_, ip) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(ip["events"], 5, "per-address totals stay: {ip}");
+    server.stop();
+
+    // A malformed age is refused before anything starts.
+    let output = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args(["serve", "--retain-events", "90", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run knockmap serve");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("expected an age such as 90d"),
+        "{}",
+        stderr(&output)
+    );
+}
