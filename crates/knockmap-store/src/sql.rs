@@ -235,18 +235,14 @@ impl Store for SqlStore {
         .fetch_one(&self.pool)
         .await?;
         let mut tops = Vec::with_capacity(5);
-        for sql in [
-            &q.top_countries,
-            &q.top_asns,
-            &q.top_users,
-            &q.top_ips,
-            &q.top_sensors,
-        ] {
-            let rows = span
-                .bind(sqlx::query(sql))
-                .bind(TOP_N)
-                .fetch_all(&self.pool)
-                .await?;
+        let windowed = [&q.top_countries, &q.top_asns, &q.top_users, &q.top_ips];
+        for (i, sql) in windowed.into_iter().chain([&q.top_sensors]).enumerate() {
+            // All time reads the running totals; sensors are few, their hours are cheap.
+            let query = match q.top_all.get(i) {
+                Some(all) if window.is_all() => sqlx::query(all),
+                _ => span.bind(sqlx::query(sql)),
+            };
+            let rows = query.bind(TOP_N).fetch_all(&self.pool).await?;
             tops.push(rows.iter().map(top_entry).collect::<Result<Vec<_>>>()?);
         }
         let [top_countries, top_asns, top_users, top_ips, top_sensors] =

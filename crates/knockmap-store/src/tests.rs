@@ -906,12 +906,17 @@ async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
     };
     let before = store.stats(&window).await.expect("stats");
     let markers_before = store.markers(&window).await.expect("markers");
+    let all_before = store.stats(&Window::default()).await.expect("stats");
     // A database written before the aggregates existed: events, no rollups.
     for table in [
         "rollup_hour",
+        "rollup_country_hour",
         "rollup_user_hour",
         "rollup_asn_hour",
         "rollup_ip_hour",
+        "total_countries",
+        "total_users",
+        "total_asns",
     ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(store.pool())
@@ -925,6 +930,7 @@ async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
     drop(store);
     let store = db.open().await;
     assert_eq!(store.stats(&window).await.expect("stats"), before);
+    assert_eq!(store.stats(&Window::default()).await.expect("stats"), all_before);
     assert_eq!(
         store.markers(&window).await.expect("markers"),
         markers_before

@@ -2,11 +2,16 @@
 CREATE TABLE rollup_hour (
     hour         BIGINT NOT NULL,
     sensor       TEXT   NOT NULL,
-    country_code TEXT   NOT NULL,
     kind         TEXT   NOT NULL,
     events       BIGINT NOT NULL,
+    PRIMARY KEY (hour, sensor, kind)
+);
+CREATE TABLE rollup_country_hour (
+    hour         BIGINT NOT NULL,
+    country_code TEXT   NOT NULL,
     country      TEXT,
-    PRIMARY KEY (hour, sensor, country_code, kind)
+    events       BIGINT NOT NULL,
+    PRIMARY KEY (hour, country_code)
 );
 CREATE TABLE rollup_user_hour (
     hour         BIGINT NOT NULL,
@@ -32,3 +37,20 @@ CREATE TABLE rollup_ip_hour (
     last_seen    BIGINT NOT NULL,
     PRIMARY KEY (hour, ip)
 );
+CREATE TABLE total_users (
+    user_key     BYTEA  PRIMARY KEY,
+    user_name    TEXT   NOT NULL,
+    events       BIGINT NOT NULL
+);
+CREATE INDEX total_users_events ON total_users (events);
+CREATE TABLE total_asns (
+    asn          BIGINT PRIMARY KEY,
+    org          TEXT,
+    events       BIGINT NOT NULL
+);
+CREATE TABLE total_countries (
+    country_code TEXT   PRIMARY KEY,
+    country      TEXT,
+    events       BIGINT NOT NULL
+);
+CREATE INDEX ips_events ON ips (events);

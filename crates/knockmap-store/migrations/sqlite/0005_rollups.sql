@@ -2,15 +2,22 @@
 -- instead of every event. `hour` counts hours since the Unix epoch (UTC). An event is counted
 -- under the country and network its address had when it was stored.
 
--- Per hour × sensor × country × kind: totals, the series, top countries and sensors.
+-- Per hour × sensor × kind: totals, the series and top sensors.
 CREATE TABLE rollup_hour (
     hour         INTEGER NOT NULL,
     sensor       TEXT    NOT NULL,
-    country_code TEXT    NOT NULL,          -- '' when unknown
     kind         TEXT    NOT NULL,
     events       INTEGER NOT NULL,
+    PRIMARY KEY (hour, sensor, kind)
+) WITHOUT ROWID;
+
+-- Per hour × country (located addresses only).
+CREATE TABLE rollup_country_hour (
+    hour         INTEGER NOT NULL,
+    country_code TEXT    NOT NULL,
     country      TEXT,                      -- the country's name, for top lists
-    PRIMARY KEY (hour, sensor, country_code, kind)
+    events       INTEGER NOT NULL,
+    PRIMARY KEY (hour, country_code)
 ) WITHOUT ROWID;
 
 -- Per hour × user name (keyed by the first 16 bytes of the name's SHA-256).
@@ -42,4 +49,23 @@ CREATE TABLE rollup_ip_hour (
     last_seen    INTEGER NOT NULL,
     PRIMARY KEY (hour, ip)
 ) WITHOUT ROWID;
+-- All-time totals, for the "all" window: a few rows however long the history.
+CREATE TABLE total_users (
+    user_key     BLOB    PRIMARY KEY,
+    user_name    TEXT    NOT NULL,
+    events       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX total_users_events ON total_users (events);
+CREATE TABLE total_asns (
+    asn          INTEGER PRIMARY KEY,
+    org          TEXT,
+    events       INTEGER NOT NULL
+);
+CREATE TABLE total_countries (
+    country_code TEXT    PRIMARY KEY,
+    country      TEXT,
+    events       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ips_events ON ips (events);
+
 -- Events stored before this migration are folded in by the store when it opens.

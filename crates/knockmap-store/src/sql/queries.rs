@@ -21,6 +21,8 @@ pub struct Queries {
     pub top_users: String,
     pub top_ips: String,
     pub top_sensors: String,
+    /// The top lists of the "all" window, from the all-time totals.
+    pub top_all: [String; 4],
     pub markers_all: String,
     pub markers_window: String,
     pub ip_row: String,
@@ -102,8 +104,7 @@ impl Queries {
             top_countries: top(
                 format!(
                     "SELECT country_code AS k, MAX(country) AS name, SUM(events) AS n
-                     FROM rollup_hour WHERE {hours} AND country_code <> ''
-                     GROUP BY country_code"
+                     FROM rollup_country_hour WHERE {hours} GROUP BY country_code"
                 ),
                 format!(
                     "SELECT i.country_code AS k, MAX(i.country) AS name, SUM(e.count) AS n
@@ -154,6 +155,22 @@ impl Queries {
                      WHERE {edges} GROUP BY e.sensor"
                 ),
             ),
+            top_all: [
+                "SELECT country_code AS k, country AS name, events AS n FROM total_countries
+                 ORDER BY n DESC, k LIMIT ?"
+                    .into(),
+                format!(
+                    "SELECT {asn} AS k, org AS name, events AS n FROM total_asns
+                     ORDER BY n DESC, k LIMIT ?",
+                    asn = b.text("asn"),
+                ),
+                "SELECT user_name AS k, NULL AS name, events AS n FROM total_users
+                 ORDER BY n DESC, k LIMIT ?"
+                    .into(),
+                "SELECT ip AS k, NULL AS name, events AS n FROM ips ORDER BY n DESC, k LIMIT ?"
+                    .into(),
+            ]
+            .map(|text| sql(&text)),
             markers_all: sql(
                 "SELECT ip, lat, lon, country_code, events, failures, successes, probes,
                         last_seen, last_sensor, starred FROM ips ORDER BY events DESC, ip",

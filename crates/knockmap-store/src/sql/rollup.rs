@@ -66,18 +66,44 @@ struct IpHour {
     last_seen: i64,
 }
 
-/// A `rollup_hour` key: hour, sensor, country code (`""` when unknown), kind.
-type HourKey<'a> = (i64, &'a str, &'a str, &'static str);
-
-/// A batch's additions to every rollup table, keyed (and so written) in key order: one lock
-/// order for all writers.
+/// A batch's additions to every aggregate table, keyed (and so written) in key order: one
+/// lock order for all writers.
 #[derive(Debug, Default)]
 pub struct Rollups<'a> {
-    /// Events and the country's name.
-    hours: BTreeMap<HourKey<'a>, (i64, Option<&'a str>)>,
+    /// (hour, sensor, kind) → events.
+    hours: BTreeMap<(i64, &'a str, &'static str), i64>,
+    /// (hour, country code) → (country name, events).
+    countries: BTreeMap<(i64, &'a str), (Option<&'a str>, i64)>,
+    /// (hour, user key) → (user name, events).
     users: BTreeMap<(i64, [u8; 16]), (&'a str, i64)>,
+    /// (hour, ASN) → (organisation, events).
     asns: BTreeMap<(i64, u32), (Option<&'a str>, i64)>,
+    /// (hour, address) → totals.
     ips: BTreeMap<(i64, &'a str), IpHour>,
+    total_countries: BTreeMap<&'a str, (Option<&'a str>, i64)>,
+    total_users: BTreeMap<[u8; 16], (&'a str, i64)>,
+    total_asns: BTreeMap<u32, (Option<&'a str>, i64)>,
+}
+
+/// Adds `n` to a named counter, keeping the latest name that is known.
+fn add_named<'a, K: Ord, N: Copy>(
+    map: &mut BTreeMap<K, (N, i64)>,
+    key: K,
+    name: N,
+    n: i64,
+    prefer: fn(N, N) -> N,
+) {
+    let slot = map.entry(key).or_insert((name, 0));
+    slot.0 = prefer(name, slot.0);
+    slot.1 += n;
+}
+
+fn latest<'a>(new: Option<&'a str>, old: Option<&'a str>) -> Option<&'a str> {
+    new.or(old)
+}
+
+fn same<'a>(new: &'a str, _old: &'a str) -> &'a str {
+    new
 }
 
 impl<'a> Rollups<'a> {
@@ -85,25 +111,22 @@ impl<'a> Rollups<'a> {
     pub fn add(&mut self, c: Contribution<'a>) {
         let hour = c.ts.div_euclid(HOUR_MICROS);
         let n = c.count;
-        let key = (
-            hour,
-            c.sensor,
-            c.country_code.unwrap_or(""),
-            c.kind.as_str(),
-        );
-        let slot = self.hours.entry(key).or_insert((0, None));
-        slot.0 += n;
-        slot.1 = c.country.or(slot.1);
+        *self
+            .hours
+            .entry((hour, c.sensor, c.kind.as_str()))
+            .or_default() += n;
+        if let Some(cc) = c.country_code {
+            add_named(&mut self.countries, (hour, cc), c.country, n, latest);
+            add_named(&mut self.total_countries, cc, c.country, n, latest);
+        }
         if let Some(user) = c.user {
-            self.users
-                .entry((hour, user_key(user)))
-                .or_insert((user, 0))
-                .1 += n;
+            let key = user_key(user);
+            add_named(&mut self.users, (hour, key), user, n, same);
+            add_named(&mut self.total_users, key, user, n, same);
         }
         if let Some(asn) = c.asn {
-            let slot = self.asns.entry((hour, asn)).or_insert((None, 0));
-            slot.0 = c.org.or(slot.0);
-            slot.1 += n;
+            add_named(&mut self.asns, (hour, asn), c.org, n, latest);
+            add_named(&mut self.total_asns, asn, c.org, n, latest);
         }
         if let Some(ip) = c.ip {
             let slot = self.ips.entry((hour, ip)).or_insert_with(|| IpHour {
@@ -120,120 +143,155 @@ impl<'a> Rollups<'a> {
         }
     }
 
-    /// Adds everything to the stored rollups.
+    /// Adds everything to the stored aggregates.
     pub async fn write(
         &self,
         tx: &mut Transaction<'_, Any>,
         b: Backend,
         max_rows: usize,
     ) -> Result<()> {
+        let up = Upsert { b, max_rows };
         let hours: Vec<_> = self.hours.iter().collect();
-        let sql = |table: &str, columns: &[&str], rows: usize, tail: &str| {
-            let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-            multi_row_sql(b, &head, columns.len(), rows, tail)
-        };
-        let columns = [
-            "hour",
-            "sensor",
-            "country_code",
-            "kind",
-            "events",
-            "country",
-        ];
-        let tail = b.upsert_tail(
+        up.run(
+            tx,
             "rollup_hour",
-            &["hour", "sensor", "country_code", "kind"],
+            &["hour", "sensor", "kind"],
+            &["events"],
+            &[],
+            &[],
+            &hours,
+            |q, ((hour, sensor, kind), n)| q.bind(*hour).bind(*sensor).bind(*kind).bind(**n),
+        )
+        .await?;
+        let countries: Vec<_> = self.countries.iter().collect();
+        up.run(
+            tx,
+            "rollup_country_hour",
+            &["hour", "country_code"],
             &["events"],
             &["country"],
             &[],
-        );
-        for (size, chunk) in chunks(&hours, max_rows) {
-            let text = sql("rollup_hour", &columns, size, &tail);
-            let query = chunk.iter().fold(
-                sqlx::query(&text),
-                |q: AnyQuery<'_>, ((hour, sensor, cc, kind), (n, country))| {
-                    q.bind(*hour)
-                        .bind(*sensor)
-                        .bind(*cc)
-                        .bind(*kind)
-                        .bind(*n)
-                        .bind(*country)
-                },
-            );
-            query.execute(&mut **tx).await?;
-        }
-
+            &countries,
+            |q, ((hour, cc), (name, n))| q.bind(*hour).bind(*cc).bind(*n).bind(*name),
+        )
+        .await?;
         let users: Vec<_> = self.users.iter().collect();
-        let columns = ["hour", "user_key", "user_name", "events"];
-        let tail = b.upsert_tail(
+        up.run(
+            tx,
             "rollup_user_hour",
             &["hour", "user_key"],
             &["events"],
             &[],
-            &[],
-        );
-        for (size, chunk) in chunks(&users, max_rows) {
-            let text = sql("rollup_user_hour", &columns, size, &tail);
-            let query = chunk.iter().fold(
-                sqlx::query(&text),
-                |q: AnyQuery<'_>, ((hour, key), (user, n))| {
-                    q.bind(*hour).bind(&key[..]).bind(*user).bind(*n)
-                },
-            );
-            query.execute(&mut **tx).await?;
-        }
-
+            &["user_name"],
+            &users,
+            |q, ((hour, key), (user, n))| q.bind(*hour).bind(&key[..]).bind(*n).bind(*user),
+        )
+        .await?;
         let asns: Vec<_> = self.asns.iter().collect();
-        let columns = ["hour", "asn", "org", "events"];
-        let tail = b.upsert_tail(
+        up.run(
+            tx,
             "rollup_asn_hour",
             &["hour", "asn"],
             &["events"],
             &["org"],
             &[],
-        );
-        for (size, chunk) in chunks(&asns, max_rows) {
-            let text = sql("rollup_asn_hour", &columns, size, &tail);
-            let query = chunk.iter().fold(
-                sqlx::query(&text),
-                |q: AnyQuery<'_>, ((hour, asn), (org, n))| {
-                    q.bind(*hour).bind(i64::from(*asn)).bind(*org).bind(*n)
-                },
-            );
-            query.execute(&mut **tx).await?;
-        }
-
+            &asns,
+            |q, ((hour, asn), (org, n))| q.bind(*hour).bind(i64::from(*asn)).bind(*n).bind(*org),
+        )
+        .await?;
         let ips: Vec<_> = self.ips.iter().collect();
-        let columns = [
-            "hour",
-            "ip",
-            "events",
-            "failures",
-            "successes",
-            "probes",
-            "last_seen",
-        ];
-        let tail = b.upsert_tail(
+        up.run(
+            tx,
             "rollup_ip_hour",
             &["hour", "ip"],
             &["events", "failures", "successes", "probes"],
             &[],
             &["last_seen"],
-        );
-        for (size, chunk) in chunks(&ips, max_rows) {
-            let text = sql("rollup_ip_hour", &columns, size, &tail);
-            let query =
-                chunk
-                    .iter()
-                    .fold(sqlx::query(&text), |q: AnyQuery<'_>, ((hour, ip), h)| {
-                        q.bind(*hour)
-                            .bind(*ip)
-                            .bind(h.events)
-                            .bind(h.failures)
-                            .bind(h.successes)
-                            .bind(h.probes)
-                            .bind(h.last_seen)
-                    });
+            &ips,
+            |q, ((hour, ip), h)| {
+                q.bind(*hour)
+                    .bind(*ip)
+                    .bind(h.events)
+                    .bind(h.failures)
+                    .bind(h.successes)
+                    .bind(h.probes)
+                    .bind(h.last_seen)
+            },
+        )
+        .await?;
+        let countries: Vec<_> = self.total_countries.iter().collect();
+        up.run(
+            tx,
+            "total_countries",
+            &["country_code"],
+            &["events"],
+            &["country"],
+            &[],
+            &countries,
+            |q, (cc, (name, n))| q.bind(**cc).bind(*n).bind(*name),
+        )
+        .await?;
+        let users: Vec<_> = self.total_users.iter().collect();
+        up.run(
+            tx,
+            "total_users",
+            &["user_key"],
+            &["events"],
+            &[],
+            &["user_name"],
+            &users,
+            |q, (key, (user, n))| q.bind(&key[..]).bind(*n).bind(*user),
+        )
+        .await?;
+        let asns: Vec<_> = self.total_asns.iter().collect();
+        up.run(
+            tx,
+            "total_asns",
+            &["asn"],
+            &["events"],
+            &["org"],
+            &[],
+            &asns,
+            |q, (asn, (org, n))| q.bind(i64::from(**asn)).bind(*n).bind(*org),
+        )
+        .await
+    }
+}
+
+/// Multi-row upserts into one aggregate table.
+struct Upsert {
+    b: Backend,
+    max_rows: usize,
+}
+
+impl Upsert {
+    /// Upserts `rows`: each binds its `key` columns, then the `add` columns, then the `latest`
+    /// columns (new value unless NULL), then the `keep` columns (set on insert only; for
+    /// names that are a function of the key).
+    #[allow(clippy::too_many_arguments)]
+    async fn run<T>(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        table: &str,
+        key: &[&str],
+        add: &[&str],
+        latest: &[&str],
+        keep: &[&str],
+        rows: &[T],
+        bind: impl for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+    ) -> Result<()> {
+        let columns: Vec<&str> = [key, add, latest, keep].concat();
+        let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        // Only the per-address hours keep a newest time.
+        let greatest: &[&str] = if columns.contains(&"last_seen") {
+            &["last_seen"]
+        } else {
+            &[]
+        };
+        let tail = self.b.upsert_tail(table, key, add, latest, greatest);
+        for (size, chunk) in chunks(rows, self.max_rows) {
+            let sql = multi_row_sql(self.b, &head, columns.len(), size, &tail);
+            let query = chunk.iter().fold(sqlx::query(&sql), &bind);
             query.execute(&mut **tx).await?;
         }
         Ok(())
