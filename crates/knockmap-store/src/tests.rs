@@ -930,7 +930,10 @@ async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
     drop(store);
     let store = db.open().await;
     assert_eq!(store.stats(&window).await.expect("stats"), before);
-    assert_eq!(store.stats(&Window::default()).await.expect("stats"), all_before);
+    assert_eq!(
+        store.stats(&Window::default()).await.expect("stats"),
+        all_before
+    );
     assert_eq!(
         store.markers(&window).await.expect("markers"),
         markers_before

@@ -86,7 +86,7 @@ pub struct Rollups<'a> {
 }
 
 /// Adds `n` to a named counter, keeping the latest name that is known.
-fn add_named<'a, K: Ord, N: Copy>(
+fn add_named<K: Ord, N: Copy>(
     map: &mut BTreeMap<K, (N, i64)>,
     key: K,
     name: N,
