@@ -217,12 +217,27 @@ impl Store for SqlStore {
                 }
             }
         }
-        let places = if window.is_all() {
-            sqlx::query(&q.places_all).fetch_one(&self.pool).await?
+        let (unique_ips, countries, unlocated_ips) = if window.is_all() {
+            let row = sqlx::query(&q.places_all).fetch_one(&self.pool).await?;
+            (
+                count(&row, "unique_ips")?,
+                count(&row, "countries")?,
+                count(&row, "unlocated")?,
+            )
         } else {
-            span.bind(sqlx::query(&q.places))
+            let row = span
+                .bind(sqlx::query(&q.places))
                 .fetch_one(&self.pool)
-                .await?
+                .await?;
+            let countries = span
+                .bind(sqlx::query(&q.countries))
+                .fetch_one(&self.pool)
+                .await?;
+            (
+                count(&row, "unique_ips")?,
+                count(&countries, "countries")?,
+                count(&row, "unlocated")?,
+            )
         };
         // The newest event from the raw events (an index lookup), and from the rollups for
         // hours whose raw events were pruned.
@@ -254,9 +269,9 @@ impl Store for SqlStore {
             successes: totals.successes,
             failures: totals.failures,
             probes: totals.probes,
-            unique_ips: count(&places, "unique_ips")?,
-            countries: count(&places, "countries")?,
-            unlocated_ips: count(&places, "unlocated")?,
+            unique_ips,
+            countries,
+            unlocated_ips,
             last_event: time(&last, "last_ts")?,
             top_countries,
             top_asns,
@@ -307,6 +322,14 @@ impl Store for SqlStore {
                 }),
             }
         }
+        // Most events first, then by address; sorted here, where it is cheaper than in SQL
+        // and the same on every backend.
+        markers
+            .markers
+            .sort_unstable_by(|a, b| b.events.cmp(&a.events).then_with(|| a.ip.cmp(&b.ip)));
+        markers
+            .unlocated
+            .sort_unstable_by(|a, b| b.events.cmp(&a.events).then_with(|| a.ip.cmp(&b.ip)));
         Ok(markers)
     }
 

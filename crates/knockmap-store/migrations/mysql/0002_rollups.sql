@@ -35,6 +35,7 @@ CREATE TABLE rollup_ip_hour (
     successes    BIGINT      NOT NULL,
     probes       BIGINT      NOT NULL,
     last_seen    BIGINT      NOT NULL,
+    located      SMALLINT    NOT NULL,
     PRIMARY KEY (hour, ip)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE TABLE total_users (

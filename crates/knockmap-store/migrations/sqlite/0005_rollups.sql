@@ -47,6 +47,7 @@ CREATE TABLE rollup_ip_hour (
     successes    INTEGER NOT NULL,
     probes       INTEGER NOT NULL,
     last_seen    INTEGER NOT NULL,
+    located      INTEGER NOT NULL,          -- 1 when the address has coordinates
     PRIMARY KEY (hour, ip)
 ) WITHOUT ROWID;
 -- All-time totals, for the "all" window: a few rows however long the history.

@@ -10,8 +10,10 @@ use super::{IS_FAILURE, IS_PROBE, IS_SUCCESS};
 pub struct Queries {
     /// `hour, kind, n` for the window: totals and the series.
     pub by_hour_kind: String,
-    /// `unique_ips, countries, unlocated` for a bounded window.
+    /// `unique_ips, unlocated` for a bounded window.
     pub places: String,
+    /// `countries` for a bounded window.
+    pub countries: String,
     /// The same for all time, from the per-address rows.
     pub places_all: String,
     /// `last_ts`, the newest event in the window.
@@ -88,10 +90,24 @@ impl Queries {
                  ) t GROUP BY hour, kind ORDER BY hour, kind",
                 n = b.sum("n"),
             )),
-            places: sql(&places(&format!(
-                "SELECT ip FROM rollup_ip_hour WHERE {hours}
-                 UNION SELECT e.ip AS ip FROM events e WHERE {edges} AND e.ip IS NOT NULL"
-            ))),
+            places: sql(&format!(
+                "SELECT COUNT(DISTINCT ip) AS unique_ips,
+                        COUNT(DISTINCT CASE WHEN located = 0 THEN ip END) AS unlocated
+                 FROM (
+                    SELECT ip, located FROM rollup_ip_hour WHERE {hours}
+                    UNION ALL
+                    SELECT e.ip AS ip, CASE WHEN i.lat IS NULL THEN 0 ELSE 1 END AS located
+                    FROM events e JOIN ips i ON i.ip = e.ip WHERE {edges}
+                 ) t"
+            )),
+            countries: sql(&format!(
+                "SELECT COUNT(DISTINCT k) AS countries FROM (
+                    SELECT country_code AS k FROM rollup_country_hour WHERE {hours}
+                    UNION ALL
+                    SELECT i.country_code AS k FROM events e JOIN ips i ON i.ip = e.ip
+                    WHERE {edges} AND i.country_code IS NOT NULL
+                 ) t"
+            )),
             places_all: sql(&places("SELECT ip FROM ips")),
             last_event: sql(&format!(
                 "SELECT MAX(m) AS last_ts FROM (
@@ -173,7 +189,7 @@ impl Queries {
             .map(|text| sql(&text)),
             markers_all: sql(
                 "SELECT ip, lat, lon, country_code, events, failures, successes, probes,
-                        last_seen, last_sensor, starred FROM ips ORDER BY events DESC, ip",
+                        last_seen, last_sensor, starred FROM ips",
             ),
             markers_window: sql(&format!(
                 "SELECT {marker_columns}, {events} AS events, {failures} AS failures,
@@ -189,7 +205,7 @@ impl Queries {
                            {raw_probes} AS probes, MAX(e.ts) AS last_seen
                     FROM events e WHERE {edges} AND e.ip IS NOT NULL GROUP BY e.ip
                  ) t JOIN ips i ON i.ip = t.ip
-                 GROUP BY i.ip ORDER BY events DESC, ip",
+                 GROUP BY i.ip",
                 events = b.sum("t.events"),
                 failures = b.sum("t.failures"),
                 successes = b.sum("t.successes"),

@@ -29,6 +29,8 @@ pub struct Contribution<'a> {
     pub country: Option<&'a str>,
     pub asn: Option<u32>,
     pub org: Option<&'a str>,
+    /// Whether the address has coordinates.
+    pub located: bool,
 }
 
 impl<'a> Contribution<'a> {
@@ -45,6 +47,7 @@ impl<'a> Contribution<'a> {
             country: new.geo.country.as_deref(),
             asn: new.geo.asn,
             org: new.geo.org.as_deref(),
+            located: new.geo.lat.is_some() && new.geo.lon.is_some(),
         }
     }
 }
@@ -64,6 +67,7 @@ struct IpHour {
     successes: i64,
     probes: i64,
     last_seen: i64,
+    located: bool,
 }
 
 /// A batch's additions to every aggregate table, keyed (and so written) in key order: one
@@ -140,6 +144,7 @@ impl<'a> Rollups<'a> {
             slot.successes += share(outcome == Outcome::Success);
             slot.probes += share(outcome == Outcome::Probe);
             slot.last_seen = slot.last_seen.max(c.ts);
+            slot.located |= c.located;
         }
     }
 
@@ -206,7 +211,7 @@ impl<'a> Rollups<'a> {
             &["hour", "ip"],
             &["events", "failures", "successes", "probes"],
             &[],
-            &["last_seen"],
+            &["last_seen", "located"],
             &ips,
             |q, ((hour, ip), h)| {
                 q.bind(*hour)
@@ -216,6 +221,7 @@ impl<'a> Rollups<'a> {
                     .bind(h.successes)
                     .bind(h.probes)
                     .bind(h.last_seen)
+                    .bind(rows::stored_flag(h.located))
             },
         )
         .await?;
@@ -282,9 +288,9 @@ impl Upsert {
     ) -> Result<()> {
         let columns: Vec<&str> = [key, add, latest, keep].concat();
         let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        // Only the per-address hours keep a newest time.
+        // Only the per-address hours keep a newest time and whether it was ever located.
         let greatest: &[&str] = if columns.contains(&"last_seen") {
-            &["last_seen"]
+            &["last_seen", "located"]
         } else {
             &[]
         };
@@ -318,7 +324,7 @@ pub async fn backfill(pool: &sqlx::AnyPool, b: Backend) -> Result<()> {
     tracing::info!("folding stored events into the hourly aggregates (once)");
     let page_sql = b.sql(
         "SELECT e.seq, e.ts, e.sensor, e.kind, e.ip, e.user_name, e.count,
-                i.country_code, i.country, i.asn, i.org
+                i.country_code, i.country, i.asn, i.org, i.lat, i.lon
          FROM events e LEFT JOIN ips i ON i.ip = e.ip
          WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
     );
@@ -348,10 +354,12 @@ pub async fn backfill(pool: &sqlx::AnyPool, b: Backend) -> Result<()> {
                 rows::text(row, "country")?,
                 rows::number(row, "asn")?.and_then(|a| u32::try_from(a).ok()),
                 rows::text(row, "org")?,
+                row.try_get::<Option<f64>, _>("lat")?.is_some()
+                    && row.try_get::<Option<f64>, _>("lon")?.is_some(),
             ));
         }
         let mut rollups = Rollups::default();
-        for (ts, sensor, kind, ip, user, count, cc, country, asn, org) in &owned {
+        for (ts, sensor, kind, ip, user, count, cc, country, asn, org, located) in &owned {
             rollups.add(Contribution {
                 ts: *ts,
                 sensor,
@@ -363,6 +371,7 @@ pub async fn backfill(pool: &sqlx::AnyPool, b: Backend) -> Result<()> {
                 country: country.as_deref(),
                 asn: *asn,
                 org: org.as_deref(),
+                located: *located,
             });
         }
         rollups.write(&mut tx, b, super::ingest::MAX_ROWS).await?;
