@@ -1005,3 +1005,72 @@ async fn retention_prunes_raw_events_and_keeps_the_aggregates(db: TestDb) {
         "per-address rows stay"
     );
 }
+
+/// A database written by a knockmap from before the rollups and the `user_name` column is
+/// upgraded when opened, with its events counted in the new aggregates.
+#[tokio::test]
+async fn an_older_sqlite_database_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).expect("dir");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for name in ["0001_init.sql", "0002_sensors.sql", "0003_sensor_spool.sql"] {
+        std::fs::copy(source.join(name), old.join(name)).expect("copy an old migration");
+    }
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("k.sqlite").display()
+    );
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("old migrations")
+        .run(&pool)
+        .await
+        .expect("old schema");
+    for (i, user) in ["root", "admin", "root"].iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (id, ts, sensor, kind, ip, user, count)
+             VALUES (?, ?, 'old', 'failed', '81.2.69.142', ?, 1)",
+        )
+        .bind(vec![i as u8; 16])
+        .bind(1_795_000_000_000_000i64 + i as i64 * 1_000_000)
+        .bind(*user)
+        .execute(&pool)
+        .await
+        .expect("an old event");
+    }
+    sqlx::query(
+        "INSERT INTO ips (ip, first_seen, last_seen, events, attempts, failures, country_code,
+                          country, lat, lon)
+         VALUES ('81.2.69.142', 1795000000000000, 1795000002000000, 3, 3, 3, 'GB',
+                 'United Kingdom', 51.5, -0.1)",
+    )
+    .execute(&pool)
+    .await
+    .expect("an old address row");
+    pool.close().await;
+
+    let store = SqlStore::open(&url).await.expect("upgrade");
+    let stats = store.stats(&Window::default()).await.expect("stats");
+    assert_eq!((stats.events, stats.attempts, stats.unique_ips), (3, 3, 1));
+    assert_eq!(stats.top_users[0].key, "root");
+    assert_eq!(stats.top_users[0].count, 2);
+    assert_eq!(stats.top_countries[0].key, "GB");
+    let recent = store.recent(&Window::default(), 10).await.expect("recent");
+    assert_eq!(
+        recent[0].event.user.as_deref(),
+        Some("root"),
+        "the renamed column"
+    );
+    let window = Window {
+        since: Some(Timestamp::from_second(1_795_000_000 / 3600 * 3600).expect("time")),
+        until: Some(Timestamp::from_second(1_795_000_000 / 3600 * 3600 + 3600).expect("time")),
+    };
+    assert_eq!(
+        store.stats(&window).await.expect("stats").events,
+        3,
+        "in the hourly rollups"
+    );
+}
