@@ -343,6 +343,22 @@ mod tests {
         assert_eq!(Backend::MySql.sql("a = ?"), "a = ?");
     }
 
+    /// Runs in `scripts/test.sh`'s build without the PostgreSQL backend.
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_backend_left_out_of_the_build_is_refused_clearly() {
+        let error = Backend::from_url("postgres://knockmap:secret@db/knockmap")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("built without the PostgreSQL backend (cargo feature `postgres`)"),
+            "{error}"
+        );
+        assert!(!error.contains("secret"), "{error}");
+        assert!(Backend::from_url("sqlite::memory:").is_ok());
+    }
+
     #[test]
     fn sqlite_files_are_created_unless_a_mode_is_given() {
         assert_eq!(
