@@ -46,7 +46,8 @@ BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MariaDB
 def build():
     """Builds the benchmark; returns (its binary, target/bench)."""
     subprocess.run(
-        ["cargo", "build", "--release", "--locked", "-p", "knockmap-store", "--example", "store_bench"],
+        ["cargo", "build", "--release", "--locked", "-p", "knockmap-store", "--features", "scratch",
+         "--example", "store_bench"],
         cwd=ROOT, check=True,
     )
     target = target_dir()

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features knockmap-store/scratch -- -D warnings
 cargo nextest run --workspace --locked
 # A build without the PostgreSQL backend refuses its URLs clearly.
 cargo nextest run --locked -p knockmap-store --no-default-features --features sqlite,mysql \

@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use knockmap_geo::GeoInfo;
 use knockmap_parse::{Event, Kind};
+use knockmap_store::scratch::{DEFAULT_MYSQL, DEFAULT_POSTGRES, ScratchDb};
 use knockmap_store::{Backend, EventId, NewEvent, SqlStore, Store, Window};
 use serde_json::json;
 use sqlx::mysql::MySqlConnection;
@@ -65,9 +66,6 @@ directory (--db-url: a PostgreSQL or MySQL database instead, filled if it holds 
 Server URLs default to $KNOCKMAP_TEST_POSTGRES_URL / $KNOCKMAP_TEST_MYSQL_URL, else
 postgres://postgres@127.0.0.1:5432/test and mysql://root@127.0.0.1:3306/test; the user must
 be allowed to create databases.";
-
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-const DEFAULT_MYSQL: &str = "mysql://root@127.0.0.1:3306/test";
 
 /// Bumped whenever [`Workload`] changes what it generates, so cached databases are rebuilt.
 const GENERATOR_VERSION: u32 = 1;
@@ -706,97 +704,34 @@ fn batches(total: u64, batch: usize) -> impl Iterator<Item = std::ops::Range<u64
 // ---------------------------------------------------------------------------------------------
 // Databases
 
-/// A database created for one run, on a server or in a temporary directory; call
-/// [`BenchDb::drop_database`] when done.
+/// A database created for one run, on a server or in a temporary directory, dropped with
+/// this value (also when the run fails).
 struct BenchDb {
     backend: Backend,
     /// The URL of the database.
     url: String,
-    /// The server URL and the database name, for servers.
-    server: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    _db: ScratchDb,
 }
 
 impl BenchDb {
     /// A fresh, empty database of `backend`.
     async fn create(backend: Backend, args: &Args) -> BoxResult<BenchDb> {
-        if backend == Backend::Sqlite {
-            let dir = tempfile::Builder::new()
-                .prefix("knockmap-store-bench-")
-                .tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("bench.sqlite").display());
-            return Ok(BenchDb {
-                backend,
-                url,
-                server: None,
-                _dir: Some(dir),
-            });
-        }
-        let server = if backend == Backend::Postgres {
-            &args.postgres_url
-        } else {
-            &args.mysql_url
+        let server = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(args.postgres_url.as_str()),
+            Backend::MySql => Some(args.mysql_url.as_str()),
         };
-        let name = format!("knockmap_bench_{}", std::process::id());
-        admin(
-            server,
-            &[
-                format!("DROP DATABASE IF EXISTS {name}"),
-                format!("CREATE DATABASE {name}"),
-            ],
-        )
-        .await
-        .map_err(|e| format!("{}: {e}", knockmap_store::redact(server)))?;
+        let db = ScratchDb::create(backend, server, "knockmap_bench").await?;
         Ok(BenchDb {
             backend,
-            url: with_database(server, &name),
-            server: Some((server.clone(), name)),
-            _dir: None,
+            url: db.url().to_string(),
+            _db: db,
         })
-    }
-
-    /// Drops a server's database (a temporary directory goes with `self`).
-    async fn drop_database(self) -> BoxResult<()> {
-        if let Some((server, name)) = &self.server {
-            let force = if self.backend == Backend::Postgres {
-                " WITH (FORCE)"
-            } else {
-                ""
-            };
-            admin(server, &[format!("DROP DATABASE IF EXISTS {name}{force}")]).await?;
-        }
-        Ok(())
     }
 
     /// The SQLite file, if this is SQLite.
     fn sqlite_path(&self) -> Option<PathBuf> {
         sqlite_path(&self.url)
-    }
-}
-
-/// Runs `statements` on the server at `url`.
-async fn admin(url: &str, statements: &[String]) -> BoxResult<()> {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(url).await?;
-    for sql in statements {
-        sqlx::raw_sql(sql).execute(&mut conn).await?;
-    }
-    conn.close().await?;
-    Ok(())
-}
-
-/// `server` with its database name replaced by `name`.
-fn with_database(server: &str, name: &str) -> String {
-    let (base, query) = server.split_once('?').unwrap_or((server, ""));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    if query.is_empty() {
-        format!("{base}/{name}")
-    } else {
-        format!("{base}/{name}?{query}")
     }
 }
 
@@ -894,10 +829,7 @@ async fn ingest_mode(args: &Args) -> BoxResult<()> {
     let workload = Workload::new(args.seed, args.events, start, 30 * MICROS_PER_DAY);
     for &backend in &args.backends {
         let db = BenchDb::create(backend, args).await?;
-        let result = ingest_backend(&db, &workload, args).await;
-        let dropped = db.drop_database().await;
-        let line = result?;
-        dropped?;
+        let line = ingest_backend(&db, &workload, args).await?;
         println!("{line}");
     }
     Ok(())

@@ -7,6 +7,8 @@
 
 mod id;
 mod model;
+#[cfg(any(test, feature = "scratch"))]
+pub mod scratch;
 mod sql;
 #[cfg(test)]
 mod tests;

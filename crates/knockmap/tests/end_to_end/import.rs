@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use knockmap_store::Backend;
+use knockmap_store::scratch::{ScratchDb, skip, test_server};
+
 use super::{CITY_DB, Server, append};
 
 fn import(dir: &Path, files: &[&Path]) -> Output {
@@ -125,27 +128,6 @@ fn missing_files_are_refused_before_anything_is_stored() {
     );
 }
 
-/// The MariaDB server the Mapper-Server tests create their database on: the store's tests'
-/// `KNOCKMAP_TEST_MYSQL_URL`, by default the development machines' local server.
-fn mysql_server() -> String {
-    std::env::var("KNOCKMAP_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_string())
-}
-
-/// `server` with its database replaced by `name` (options kept).
-fn with_database(server: &str, name: &str) -> String {
-    let (base, query) = server.split_once('?').unwrap_or((server, ""));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        "" => format!("{base}/{name}"),
-        query => format!("{base}/{name}?{query}"),
-    }
-}
-
 /// Mapper-Server's schema, from its README.
 const MAPPER_SCHEMA: &str = "
     CREATE TABLE attempts (
@@ -176,79 +158,23 @@ const MAPPER_ROWS: &str = "
     INSERT INTO markers (ip, starred) VALUES
         ('81.2.69.142', 1), ('89.160.20.112', 0), ('175.16.199.0', NULL), ('192.0.2.200', 1);";
 
-/// A database of its own on the local MariaDB, dropped with this value.
-struct MapperDb {
-    server: String,
-    name: String,
-}
-
-impl MapperDb {
-    /// A fresh, empty database and a connection to it, or `None` (after saying why) when
-    /// MariaDB is not reachable.
-    async fn create() -> Option<(MapperDb, sqlx::AnyConnection)> {
-        use sqlx::Connection as _;
-        sqlx::any::install_default_drivers();
-        let server = mysql_server();
-        let mut conn = match sqlx::AnyConnection::connect(&server).await {
-            Ok(conn) => conn,
-            Err(e) => {
-                skip(&format!(
-                    "MariaDB is not reachable at {} ({e}); set KNOCKMAP_TEST_MYSQL_URL",
-                    knockmap_store::redact(&server)
-                ));
-                return None;
-            }
-        };
-        let name = format!("knockmap_mapper_test_{}", std::process::id());
-        sqlx::raw_sql(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .execute(&mut conn)
-        .await
-        .expect("create the test database");
-        let db = MapperDb { server, name };
-        let conn = sqlx::AnyConnection::connect(&db.url())
-            .await
-            .expect("connect to the test database");
-        Some((db, conn))
-    }
-
-    fn url(&self) -> String {
-        with_database(&self.server, &self.name)
-    }
-}
-
-impl Drop for MapperDb {
-    fn drop(&mut self) {
-        let (server, name) = (self.server.clone(), self.name.clone());
-        // Drop may run inside the test's runtime (or while it unwinds): a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            use sqlx::Connection as _;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut conn = sqlx::AnyConnection::connect(&server).await?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop the test database {}", self.name);
+/// A fresh, empty database on the test MariaDB and a connection to it, or `None` (after saying
+/// why) when MariaDB is not reachable.
+async fn mapper_db() -> Option<(ScratchDb, sqlx::AnyConnection)> {
+    use sqlx::Connection as _;
+    let (variable, server) = test_server(Backend::MySql)?;
+    match ScratchDb::create(Backend::MySql, Some(&server), "knockmap_mapper_test").await {
+        Ok(db) => {
+            let conn = sqlx::AnyConnection::connect(db.url())
+                .await
+                .expect("connect to the test database");
+            Some((db, conn))
+        }
+        Err(reason) => {
+            skip(&format!("{reason}; set {variable}"));
+            None
         }
     }
-}
-
-/// Says why a test is skipped; under `KNOCKMAP_REQUIRE_ALL=1` (CI) a skip is a failure.
-fn skip(reason: &str) {
-    if std::env::var("KNOCKMAP_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-        panic!("KNOCKMAP_REQUIRE_ALL=1 and {reason}");
-    }
-    eprintln!("skipped: {reason}");
 }
 
 fn import_mapper(dir: &Path, url: &str) -> Output {
@@ -274,19 +200,19 @@ fn succeeded(output: &Output) -> String {
 
 #[tokio::test]
 async fn mapper_server_database_is_migrated_once_with_its_stars() {
-    let Some((db, mut conn)) = MapperDb::create().await else {
+    let Some((db, mut conn)) = mapper_db().await else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
 
     // A database without Mapper-Server's tables is refused before anything is stored.
-    let refused = import_mapper(dir.path(), &db.url());
+    let refused = import_mapper(dir.path(), db.url());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(
             "{} is not a Mapper-Server log_mapper database: no table attempts",
-            knockmap_store::redact(&db.url())
+            knockmap_store::redact(db.url())
         )),
         "{stderr}"
     );
@@ -301,12 +227,12 @@ async fn mapper_server_database_is_migrated_once_with_its_stars() {
         .await
         .expect("insert Mapper-Server's rows");
 
-    let first = succeeded(&import_mapper(dir.path(), &db.url()));
+    let first = succeeded(&import_mapper(dir.path(), db.url()));
     assert!(
         first.contains(&format!(
             "imported Mapper-Server database {}: 7 rows, 6 events (6 new, 0 already stored), \
              1 skipped",
-            db.name
+            db.name().unwrap_or_default()
         )),
         "{first}"
     );
@@ -321,7 +247,7 @@ async fn mapper_server_database_is_migrated_once_with_its_stars() {
     );
 
     // Again: every row is recognised, nothing is counted twice.
-    let again = succeeded(&import_mapper(dir.path(), &db.url()));
+    let again = succeeded(&import_mapper(dir.path(), db.url()));
     assert!(
         again.contains("7 rows, 6 events (0 new, 6 already stored), 1 skipped"),
         "{again}"
@@ -392,12 +318,12 @@ async fn mapper_server_database_is_migrated_once_with_its_stars() {
     .execute(&mut conn)
     .await
     .expect("insert many rows");
-    let paged = succeeded(&import_mapper(dir.path(), &db.url()));
+    let paged = succeeded(&import_mapper(dir.path(), db.url()));
     assert!(
         paged.contains("5007 rows, 5006 events (5000 new, 6 already stored), 1 skipped"),
         "{paged}"
     );
-    let paged = succeeded(&import_mapper(dir.path(), &db.url()));
+    let paged = succeeded(&import_mapper(dir.path(), db.url()));
     assert!(
         paged.contains("5007 rows, 5006 events (0 new, 5006 already stored), 1 skipped"),
         "{paged}"

@@ -13,21 +13,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use knockmap_store::scratch::skip;
+
 use super::Server;
 use super::many_hosts::{Sensor, create_token};
 
 const USER: &str = "kme2e";
 const PASSWORD: &str = "Correct-Horse-7";
 const INVALID_USER: &str = "nosuchuser-kme2e";
-
-/// Skips the test with a reason, or fails it when every test must run.
-fn skip(reason: &str) {
-    assert!(
-        std::env::var_os("KNOCKMAP_REQUIRE_ALL").is_none(),
-        "KNOCKMAP_REQUIRE_ALL is set: {reason}"
-    );
-    eprintln!("skipped: {reason}");
-}
 
 /// What the test needs that this machine lacks, if anything.
 fn missing_requirement() -> Option<String> {
