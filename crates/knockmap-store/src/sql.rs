@@ -472,9 +472,8 @@ impl Store for SqlStore {
     ) -> Result<Sensor> {
         let created = micros_to_ts(Timestamp::now().as_microsecond())?;
         let bind = |sql| {
-            // Not kept prepared: see `upsert_ips` on NULL doubles and PostgreSQL.
             sqlx::query(sql)
-                .persistent(false)
+                .persistent(self.backend.caches_optional_doubles())
                 .bind(&token_sha256[..])
                 .bind(location.map(|l| l.0))
                 .bind(location.map(|l| l.1))

@@ -10,9 +10,9 @@ use knockmap_parse::{Event, Kind};
 
 use crate::{Backend, EventId, NewEvent, SqlStore, Store, StoreError, Window};
 
-mod support;
+pub(crate) mod support;
 
-use support::{TestDb, conformance};
+use support::{Rng, TestDb, conformance};
 
 conformance!(
     the_same_line_is_stored_once_but_same_second_attempts_all_count,
@@ -645,23 +645,6 @@ async fn a_place_can_follow_an_unlocated_address(db: TestDb) {
     let markers = store.markers(&Window::default()).await.expect("markers");
     assert_eq!((markers.markers.len(), markers.unlocated.len()), (4, 4));
     assert!(markers.markers.iter().all(|m| m.lat == 51.5142));
-}
-
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Each address with a fixed place (as geolocation gives), some without one.

@@ -293,6 +293,14 @@ impl Backend {
         }
     }
 
+    /// Whether a statement that binds optional doubles (coordinates) may stay prepared.
+    /// sqlx's Any driver declares a NULL double as `real` to PostgreSQL, and a statement
+    /// prepared that way refuses a coordinate later; on PostgreSQL such statements are
+    /// prepared afresh each time.
+    pub fn caches_optional_doubles(self) -> bool {
+        self != Backend::Postgres
+    }
+
     /// Whether `INSERT … RETURNING` exists (not in MySQL).
     pub fn has_returning(self) -> bool {
         self != Backend::MySql

@@ -410,12 +410,10 @@ async fn upsert_ips(
     let tail = upsert_ips_tail(b);
     for (size, chunk) in chunks(deltas, max_rows) {
         let sql = multi_row_sql(b, UPSERT_IPS, IP_COLUMNS, size, &tail);
-        // sqlx declares a NULL double as `real` to PostgreSQL; a statement prepared with one
-        // would refuse a coordinate in a later batch, so PostgreSQL prepares these afresh.
         let query = chunk
             .iter()
             .fold(sqlx::query(&sql), bind_delta)
-            .persistent(b != Backend::Postgres);
+            .persistent(b.caches_optional_doubles());
         let rows = if b.has_returning() {
             query.fetch_all(&mut **tx).await?
         } else {

@@ -68,14 +68,6 @@ impl Queries {
         let share = |condition: &str, column: &str| {
             b.sum(&format!("CASE WHEN {condition} THEN {column} END"))
         };
-        let places = |ips: &str| {
-            format!(
-                "SELECT COUNT(*) AS unique_ips, COUNT(DISTINCT i.country_code) AS countries,
-                        {unlocated} AS unlocated
-                 FROM ({ips}) w JOIN ips i ON i.ip = w.ip",
-                unlocated = b.sum("CASE WHEN i.lat IS NULL THEN 1 ELSE 0 END"),
-            )
-        };
         let marker_columns = "i.ip AS ip, i.lat AS lat, i.lon AS lon,
                 i.country_code AS country_code, i.last_sensor AS last_sensor,
                 i.starred AS starred";
@@ -108,7 +100,11 @@ impl Queries {
                     WHERE {edges} AND i.country_code IS NOT NULL
                  ) t"
             )),
-            places_all: sql(&places("SELECT ip FROM ips")),
+            places_all: format!(
+                "SELECT COUNT(*) AS unique_ips, COUNT(DISTINCT country_code) AS countries,
+                        {unlocated} AS unlocated FROM ips",
+                unlocated = b.sum("CASE WHEN lat IS NULL THEN 1 ELSE 0 END"),
+            ),
             last_event: sql(&format!(
                 "SELECT MAX(m) AS last_ts FROM (
                     SELECT MAX(last_seen) AS m FROM rollup_ip_hour WHERE hour = (

@@ -45,6 +45,36 @@ impl TestDb {
     }
 }
 
+/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    pub fn maybe<T>(&mut self, percent: u64, make: impl FnOnce(&mut Rng) -> T) -> Option<T> {
+        self.chance(percent).then(|| make(self))
+    }
+}
+
 /// Runs each named test (an `async fn(&TestDb)`) against every backend, as
 /// `<backend>::<test>`.
 macro_rules! conformance {

@@ -7,7 +7,7 @@ use sqlx::{Any, Transaction};
 
 use crate::Result;
 use crate::model::{IngestReport, NewEvent, StoredEvent};
-use crate::sql::rows::{count, stored_flag};
+use crate::sql::rows::count;
 
 /// Stores `events` one at a time, in one transaction.
 pub(super) async fn ingest(pool: &AnyPool, events: &[NewEvent]) -> Result<IngestReport> {
@@ -39,28 +39,14 @@ pub(super) async fn ingest(pool: &AnyPool, events: &[NewEvent]) -> Result<Ingest
 
 /// Inserts one event; `false` when its id was already stored.
 async fn insert_event(tx: &mut Transaction<'_, Any>, new: &NewEvent) -> Result<bool> {
-    let e = &new.event;
-    let done = sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO events (id, ts, sensor, host, pid, kind, ip, rhost, port, user_name, method,
                              invalid_user, count)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO NOTHING",
-    )
-    .bind(&new.id.0[..])
-    .bind(e.ts.as_microsecond())
-    .bind(&new.sensor)
-    .bind(&e.host)
-    .bind(e.pid.map(i64::from))
-    .bind(e.kind.as_str())
-    .bind(e.ip.map(|ip| ip.to_string()))
-    .bind(&e.rhost)
-    .bind(e.port.map(i64::from))
-    .bind(&e.user)
-    .bind(&e.method)
-    .bind(e.invalid_user.map(stored_flag))
-    .bind(i64::from(e.count))
-    .execute(&mut **tx)
-    .await?;
+    );
+    // The same values, bound the same way, as the batch path.
+    let done = super::bind_event(query, &new).execute(&mut **tx).await?;
     Ok(done.rows_affected() == 1)
 }
 

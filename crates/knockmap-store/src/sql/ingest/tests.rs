@@ -10,37 +10,8 @@ use sqlx::Row;
 
 use super::{MAX_ROWS, ingest_in_chunks, reference, statement_sizes};
 use crate::model::{IngestReport, NewEvent};
+use crate::tests::support::Rng;
 use crate::{Backend, EventId, SqlStore, Store};
-
-/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    fn maybe<T>(&mut self, percent: u64, make: impl FnOnce(&mut Rng) -> T) -> Option<T> {
-        self.chance(percent).then(|| make(self))
-    }
-}
 
 /// The shape of the random batches of one run.
 struct Shape {
