@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use knockmap_store::{IpDetail, Window};
+use knockmap_store::{Filter, IpDetail, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -84,7 +84,7 @@ async fn stats(
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let window = filters(query)?.window()?;
-    Ok(Json(state.store.stats(&window).await?))
+    Ok(Json(state.store.stats(&window, &Filter::default()).await?))
 }
 
 async fn markers(
@@ -92,7 +92,9 @@ async fn markers(
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let window = filters(query)?.window()?;
-    Ok(Json(state.store.markers(&window).await?))
+    Ok(Json(
+        state.store.markers(&window, &Filter::default()).await?,
+    ))
 }
 
 async fn recent(

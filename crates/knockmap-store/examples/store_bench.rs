@@ -44,7 +44,7 @@ use jiff::Timestamp;
 use knockmap_geo::GeoInfo;
 use knockmap_parse::{Event, Kind};
 use knockmap_store::scratch::{DEFAULT_MYSQL, DEFAULT_POSTGRES, ScratchDb};
-use knockmap_store::{Backend, EventId, NewEvent, SqlStore, Store, Window};
+use knockmap_store::{Backend, EventId, Filter, NewEvent, SqlStore, Store, Window};
 use serde_json::json;
 use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
@@ -1161,11 +1161,11 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
 /// Runs one query and returns the size of its answer, as JSON fields.
 async fn run_query(store: &SqlStore, query: &str, window: &Window) -> BoxResult<serde_json::Value> {
     Ok(if query == "stats" {
-        let stats = store.stats(window).await?;
+        let stats = store.stats(window, &Filter::default()).await?;
         json!({ "window_events": stats.events, "window_ips": stats.unique_ips,
                 "series_hours": stats.series.len() })
     } else {
-        let markers = store.markers(window).await?;
+        let markers = store.markers(window, &Filter::default()).await?;
         json!({ "markers": markers.markers.len(), "unlocated": markers.unlocated.len() })
     })
 }

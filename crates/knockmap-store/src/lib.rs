@@ -17,8 +17,8 @@ use async_trait::async_trait;
 
 pub use id::EventId;
 pub use model::{
-    IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor, SensorCount, SensorHealth,
-    SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount, Window,
+    Filter, IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor, SensorCount,
+    SensorHealth, SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount, Window,
 };
 pub use sql::{Backend, SqlStore};
 
@@ -70,11 +70,13 @@ pub trait Store: Send + Sync + 'static {
     /// duplicates and change nothing.
     async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport>;
 
-    /// Totals, top lists and the hourly series for a time window.
-    async fn stats(&self, window: &Window) -> Result<Stats>;
+    /// Totals, top lists and the hourly series for a time window, of the events `filter`
+    /// lets through.
+    async fn stats(&self, window: &Window, filter: &Filter) -> Result<Stats>;
 
-    /// Per-address aggregates for the map, for a time window.
-    async fn markers(&self, window: &Window) -> Result<Markers>;
+    /// Per-address aggregates for the map, for a time window, of the events `filter` lets
+    /// through.
+    async fn markers(&self, window: &Window, filter: &Filter) -> Result<Markers>;
 
     /// Everything known about one address, or `None` if it was never seen.
     async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>>;

@@ -60,6 +60,24 @@ impl Window {
     }
 }
 
+/// Narrows statistics and the map to the events of one sensor and/or of addresses in one
+/// country. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Only events this sensor read.
+    pub sensor: Option<String>,
+    /// Only events from addresses located in this country (ISO 3166-1 alpha-2 code, as
+    /// stored).
+    pub country: Option<String>,
+}
+
+impl Filter {
+    /// Whether the filter lets every event through.
+    pub fn is_none(&self) -> bool {
+        self.sensor.is_none() && self.country.is_none()
+    }
+}
+
 /// One row of a top list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopEntry {

@@ -95,96 +95,9 @@ impl SqlStore {
         }
     }
 
-    /// Which database this is.
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-}
-
-/// How a window is answered: its whole hours from the hourly rollups, the partial hours at
-/// its two edges from the raw events. Statements bind the hour range, then both edge ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    /// Rollup hours `[from, to)`.
-    hours: (i64, i64),
-    /// Raw event time ranges `[from, to)` in microseconds; empty ranges match nothing.
-    edges: [(i64, i64); 2],
-}
-
-impl Span {
-    fn of(window: &Window) -> Span {
-        const H: i64 = rollup::HOUR_MICROS;
-        let since = window.since.map(|t| t.as_microsecond());
-        let until = window.until.map(|t| t.as_microsecond());
-        let first = since.map_or(i64::MIN, |lo| {
-            lo.div_euclid(H) + i64::from(lo.rem_euclid(H) != 0)
-        });
-        let end = until.map_or(i64::MAX, |hi| hi.div_euclid(H));
-        if first >= end {
-            // No whole hour inside: all from raw events.
-            let (lo, hi) = window.micros();
-            return Span {
-                hours: (0, 0),
-                edges: [(lo, hi), (0, 0)],
-            };
-        }
-        Span {
-            hours: (first, end),
-            edges: [
-                since.map_or((0, 0), |lo| (lo, first * H)),
-                until.map_or((0, 0), |hi| (end * H, hi)),
-            ],
-        }
-    }
-
-    fn bind<'q>(&self, query: ingest::AnyQuery<'q>) -> ingest::AnyQuery<'q> {
-        let [(a, b), (c, d)] = self.edges;
-        query
-            .bind(self.hours.0)
-            .bind(self.hours.1)
-            .bind(a)
-            .bind(b)
-            .bind(c)
-            .bind(d)
-    }
-}
-
-/// Event totals split by outcome.
-#[derive(Debug, Default)]
-struct KindTotals {
-    events: u64,
-    attempts: u64,
-    successes: u64,
-    failures: u64,
-    probes: u64,
-}
-
-impl KindTotals {
-    fn add(&mut self, kind: Kind, n: u64) {
-        self.events += n;
-        if kind.is_attempt() {
-            self.attempts += n;
-        }
-        match kind.outcome() {
-            Outcome::Success => self.successes += n,
-            Outcome::Failure => self.failures += n,
-            Outcome::Probe => self.probes += n,
-        }
-    }
-}
-
-/// A count or size as the databases store it (a signed 64-bit integer).
-fn stored_count(n: Option<u64>) -> Option<i64> {
-    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-#[async_trait]
-impl Store for SqlStore {
-    async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport> {
-        ingest::ingest(&self.pool, self.backend, &nul::escaped_events(events)).await
-    }
-
-    async fn stats(&self, window: &Window) -> Result<Stats> {
+    /// [`Store::stats`] answered by SQL statements.
+    async fn stats_from_sql(&self, window: &Window, filter: &Filter) -> Result<Stats> {
+        let _ = filter;
         let q = &self.sql;
         let span = Span::of(window);
         let mut totals = KindTotals::default();
@@ -282,7 +195,9 @@ impl Store for SqlStore {
         })
     }
 
-    async fn markers(&self, window: &Window) -> Result<Markers> {
+    /// [`Store::markers`] answered by SQL statements.
+    async fn markers_from_sql(&self, window: &Window, filter: &Filter) -> Result<Markers> {
+        let _ = filter;
         let rows = if window.is_all() {
             sqlx::query(&self.sql.markers_all)
                 .fetch_all(&self.pool)
@@ -331,6 +246,103 @@ impl Store for SqlStore {
             .unlocated
             .sort_unstable_by(|a, b| b.events.cmp(&a.events).then_with(|| a.ip.cmp(&b.ip)));
         Ok(markers)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+/// How a window is answered: its whole hours from the hourly rollups, the partial hours at
+/// its two edges from the raw events. Statements bind the hour range, then both edge ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    /// Rollup hours `[from, to)`.
+    hours: (i64, i64),
+    /// Raw event time ranges `[from, to)` in microseconds; empty ranges match nothing.
+    edges: [(i64, i64); 2],
+}
+
+impl Span {
+    fn of(window: &Window) -> Span {
+        const H: i64 = rollup::HOUR_MICROS;
+        let since = window.since.map(|t| t.as_microsecond());
+        let until = window.until.map(|t| t.as_microsecond());
+        let first = since.map_or(i64::MIN, |lo| {
+            lo.div_euclid(H) + i64::from(lo.rem_euclid(H) != 0)
+        });
+        let end = until.map_or(i64::MAX, |hi| hi.div_euclid(H));
+        if first >= end {
+            // No whole hour inside: all from raw events.
+            let (lo, hi) = window.micros();
+            return Span {
+                hours: (0, 0),
+                edges: [(lo, hi), (0, 0)],
+            };
+        }
+        Span {
+            hours: (first, end),
+            edges: [
+                since.map_or((0, 0), |lo| (lo, first * H)),
+                until.map_or((0, 0), |hi| (end * H, hi)),
+            ],
+        }
+    }
+
+    fn bind<'q>(&self, query: ingest::AnyQuery<'q>) -> ingest::AnyQuery<'q> {
+        let [(a, b), (c, d)] = self.edges;
+        query
+            .bind(self.hours.0)
+            .bind(self.hours.1)
+            .bind(a)
+            .bind(b)
+            .bind(c)
+            .bind(d)
+    }
+}
+
+/// Event totals split by outcome.
+#[derive(Debug, Default)]
+struct KindTotals {
+    events: u64,
+    attempts: u64,
+    successes: u64,
+    failures: u64,
+    probes: u64,
+}
+
+impl KindTotals {
+    fn add(&mut self, kind: Kind, n: u64) {
+        self.events += n;
+        if kind.is_attempt() {
+            self.attempts += n;
+        }
+        match kind.outcome() {
+            Outcome::Success => self.successes += n,
+            Outcome::Failure => self.failures += n,
+            Outcome::Probe => self.probes += n,
+        }
+    }
+}
+
+/// A count or size as the databases store it (a signed 64-bit integer).
+fn stored_count(n: Option<u64>) -> Option<i64> {
+    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport> {
+        ingest::ingest(&self.pool, self.backend, &nul::escaped_events(events)).await
+    }
+
+    async fn stats(&self, window: &Window, filter: &Filter) -> Result<Stats> {
+        self.stats_from_sql(window, filter).await
+    }
+
+    async fn markers(&self, window: &Window, filter: &Filter) -> Result<Markers> {
+        self.markers_from_sql(window, filter).await
     }
 
     async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>> {

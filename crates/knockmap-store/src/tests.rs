@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use knockmap_geo::GeoInfo;
 use knockmap_parse::{Event, Kind};
 
-use crate::{Backend, EventId, NewEvent, SqlStore, Store, StoreError, Window};
+use crate::{Backend, EventId, Filter, NewEvent, SqlStore, Store, StoreError, Window};
 
 pub(crate) mod support;
 
@@ -95,7 +95,10 @@ async fn the_same_line_is_stored_once_but_same_second_attempts_all_count(db: Tes
     let again = store.ingest(&batch).await.expect("ingest again");
     assert_eq!((again.accepted, again.duplicates), (0, 3));
     assert!(again.stored.is_empty());
-    let stats = store.stats(&Window::default()).await.expect("stats");
+    let stats = store
+        .stats(&Window::default(), &Filter::default())
+        .await
+        .expect("stats");
     assert_eq!((stats.events, stats.attempts, stats.unique_ips), (3, 3, 1));
     let detail = store
         .ip_detail("81.2.69.142", 10)
@@ -146,7 +149,10 @@ async fn statistics_weigh_counts_and_split_outcomes(db: TestDb) {
         ),
     ];
     store.ingest(&batch).await.expect("ingest");
-    let stats = store.stats(&Window::default()).await.expect("stats");
+    let stats = store
+        .stats(&Window::default(), &Filter::default())
+        .await
+        .expect("stats");
     assert_eq!(stats.events, 8);
     assert_eq!(stats.attempts, 6);
     assert_eq!(stats.successes, 1);
@@ -169,7 +175,10 @@ async fn statistics_weigh_counts_and_split_outcomes(db: TestDb) {
     assert_eq!(stats.series.len(), 2);
     assert_eq!((stats.series[0].events, stats.series[1].successes), (5, 1));
 
-    let markers = store.markers(&Window::default()).await.expect("markers");
+    let markers = store
+        .markers(&Window::default(), &Filter::default())
+        .await
+        .expect("markers");
     assert_eq!(markers.markers.len(), 1);
     assert_eq!(
         (markers.markers[0].failures, markers.markers[0].successes),
@@ -181,9 +190,15 @@ async fn statistics_weigh_counts_and_split_outcomes(db: TestDb) {
         since: Some("2026-11-21T11:00:00Z".parse().expect("time")),
         until: None,
     };
-    let stats = store.stats(&window).await.expect("windowed stats");
+    let stats = store
+        .stats(&window, &Filter::default())
+        .await
+        .expect("windowed stats");
     assert_eq!((stats.events, stats.attempts), (3, 1));
-    let markers = store.markers(&window).await.expect("windowed markers");
+    let markers = store
+        .markers(&window, &Filter::default())
+        .await
+        .expect("windowed markers");
     assert_eq!(
         markers.markers[0].events, 1,
         "only the accepted login is in the window"
@@ -283,7 +298,11 @@ async fn a_database_survives_reopening(db: TestDb) {
     // Migrations already applied are not applied again.
     let store = db.open().await;
     assert_eq!(
-        store.stats(&Window::default()).await.expect("stats").events,
+        store
+            .stats(&Window::default(), &Filter::default())
+            .await
+            .expect("stats")
+            .events,
         1
     );
     assert_eq!(store.list_sensors().await.expect("list").len(), 1);
@@ -396,7 +415,10 @@ async fn addresses_are_starred_and_annotated(db: TestDb) {
     let detail = store.ip_detail(ip, 1).await.expect("detail").expect("seen");
     assert!(detail.starred);
     assert_eq!(detail.note.as_deref(), Some(note));
-    let markers = store.markers(&Window::default()).await.expect("markers");
+    let markers = store
+        .markers(&Window::default(), &Filter::default())
+        .await
+        .expect("markers");
     assert!(
         markers.markers[0].starred,
         "starred addresses are marked on the map"
@@ -545,13 +567,13 @@ async fn concurrent_sensors_lose_nothing_while_the_dashboard_reads(db: TestDb) {
             let mut last = 0;
             for _ in 0..30 {
                 let stats = store
-                    .stats(&Window::default())
+                    .stats(&Window::default(), &Filter::default())
                     .await
                     .expect("stats while writing");
                 assert!(stats.events >= last, "totals never go back");
                 last = stats.events;
                 store
-                    .markers(&Window::default())
+                    .markers(&Window::default(), &Filter::default())
                     .await
                     .expect("markers while writing");
             }
@@ -562,14 +584,20 @@ async fn concurrent_sensors_lose_nothing_while_the_dashboard_reads(db: TestDb) {
     }
     reader.await.expect("reader");
     let per_sensor: u64 = (0..BATCHES * PER_BATCH).map(|n| 1 + n % 3).sum();
-    let stats = store.stats(&Window::default()).await.expect("stats");
+    let stats = store
+        .stats(&Window::default(), &Filter::default())
+        .await
+        .expect("stats");
     assert_eq!(
         stats.events,
         SENSORS * per_sensor,
         "each event stored exactly once"
     );
     assert_eq!(stats.unique_ips, 20);
-    let markers = store.markers(&Window::default()).await.expect("markers");
+    let markers = store
+        .markers(&Window::default(), &Filter::default())
+        .await
+        .expect("markers");
     assert_eq!(
         markers.markers.iter().map(|m| m.events).sum::<u64>(),
         SENSORS * per_sensor,
@@ -642,7 +670,10 @@ async fn a_place_can_follow_an_unlocated_address(db: TestDb) {
         .create_sensor("b", Some((1.5, 2.5)), &[2; 32])
         .await
         .expect("sensor with a place");
-    let markers = store.markers(&Window::default()).await.expect("markers");
+    let markers = store
+        .markers(&Window::default(), &Filter::default())
+        .await
+        .expect("markers");
     assert_eq!((markers.markers.len(), markers.unlocated.len()), (4, 4));
     assert!(markers.markers.iter().all(|m| m.lat == 51.5142));
 }
@@ -849,7 +880,10 @@ async fn windows_of_any_length_agree_with_the_events(db: TestDb) {
     for window in &windows {
         let context = format!("{:?}, {window:?}", db.backend());
         let (per_ip, want) = expected_stats(&events, window);
-        let mut got = store.stats(window).await.expect("stats");
+        let mut got = store
+            .stats(window, &Filter::default())
+            .await
+            .expect("stats");
         for list in [
             &mut got.top_countries,
             &mut got.top_asns,
@@ -860,7 +894,10 @@ async fn windows_of_any_length_agree_with_the_events(db: TestDb) {
             *list = by_key(std::mem::take(list), &context);
         }
         assert_eq!(got, want, "{context}");
-        let markers = store.markers(window).await.expect("markers");
+        let markers = store
+            .markers(window, &Filter::default())
+            .await
+            .expect("markers");
         let mut seen: Vec<(String, u64)> = markers
             .markers
             .iter()
@@ -887,9 +924,18 @@ async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
         since: Some("2026-11-21T03:00:00Z".parse().expect("time")),
         until: Some("2026-11-21T20:00:00Z".parse().expect("time")),
     };
-    let before = store.stats(&window).await.expect("stats");
-    let markers_before = store.markers(&window).await.expect("markers");
-    let all_before = store.stats(&Window::default()).await.expect("stats");
+    let before = store
+        .stats(&window, &Filter::default())
+        .await
+        .expect("stats");
+    let markers_before = store
+        .markers(&window, &Filter::default())
+        .await
+        .expect("markers");
+    let all_before = store
+        .stats(&Window::default(), &Filter::default())
+        .await
+        .expect("stats");
     // A database written before the aggregates existed: events, no rollups.
     for table in [
         "rollup_hour",
@@ -907,18 +953,34 @@ async fn aggregates_are_rebuilt_for_a_database_from_before_them(db: TestDb) {
             .expect("empty the aggregates");
     }
     assert_ne!(
-        store.stats(&window).await.expect("stats").events,
+        store
+            .stats(&window, &Filter::default())
+            .await
+            .expect("stats")
+            .events,
         before.events
     );
     drop(store);
     let store = db.open().await;
-    assert_eq!(store.stats(&window).await.expect("stats"), before);
     assert_eq!(
-        store.stats(&Window::default()).await.expect("stats"),
+        store
+            .stats(&window, &Filter::default())
+            .await
+            .expect("stats"),
+        before
+    );
+    assert_eq!(
+        store
+            .stats(&Window::default(), &Filter::default())
+            .await
+            .expect("stats"),
         all_before
     );
     assert_eq!(
-        store.markers(&window).await.expect("markers"),
+        store
+            .markers(&window, &Filter::default())
+            .await
+            .expect("markers"),
         markers_before
     );
 }
@@ -942,7 +1004,7 @@ async fn retention_prunes_raw_events_and_keeps_the_aggregates(db: TestDb) {
     store.ingest(&batch).await.expect("ingest");
     store.set_starred("198.51.100.1", true).await.expect("star");
     let all = Window::default();
-    let before = store.stats(&all).await.expect("stats");
+    let before = store.stats(&all, &Filter::default()).await.expect("stats");
     let cut = batch[24].event.ts;
 
     let pruned = store.prune(Some(cut), None).await.expect("prune events");
@@ -952,13 +1014,20 @@ async fn retention_prunes_raw_events_and_keeps_the_aggregates(db: TestDb) {
     assert_eq!(recent.len(), 24, "raw events before the cut are gone");
     assert!(recent.iter().all(|e| e.event.ts >= cut));
     // Statistics and the map come from the aggregates and per-address rows: unchanged.
-    assert_eq!(store.stats(&all).await.expect("stats"), before);
+    assert_eq!(
+        store.stats(&all, &Filter::default()).await.expect("stats"),
+        before
+    );
     let first_day = Window {
         since: Some(batch[0].event.ts - jiff::SignedDuration::from_secs(60)),
         until: Some(cut - jiff::SignedDuration::from_secs(60)),
     };
     assert_eq!(
-        store.stats(&first_day).await.expect("stats").events,
+        store
+            .stats(&first_day, &Filter::default())
+            .await
+            .expect("stats")
+            .events,
         24,
         "whole pruned hours are still counted"
     );
@@ -976,12 +1045,15 @@ async fn retention_prunes_raw_events_and_keeps_the_aggregates(db: TestDb) {
 
     let pruned = store.prune(None, Some(cut)).await.expect("prune rollups");
     assert!(pruned.rollup_rows >= 24, "{pruned:?}");
-    let after = store.stats(&all).await.expect("stats");
+    let after = store.stats(&all, &Filter::default()).await.expect("stats");
     assert_eq!(
         after.events, 24,
         "only the kept hours remain in the statistics"
     );
-    let markers = store.markers(&all).await.expect("markers");
+    let markers = store
+        .markers(&all, &Filter::default())
+        .await
+        .expect("markers");
     assert_eq!(
         markers.markers.len() + markers.unlocated.len(),
         5,
@@ -1036,7 +1108,10 @@ async fn an_older_sqlite_database_is_upgraded_in_place() {
     pool.close().await;
 
     let store = SqlStore::open(&url).await.expect("upgrade");
-    let stats = store.stats(&Window::default()).await.expect("stats");
+    let stats = store
+        .stats(&Window::default(), &Filter::default())
+        .await
+        .expect("stats");
     assert_eq!((stats.events, stats.attempts, stats.unique_ips), (3, 3, 1));
     assert_eq!(stats.top_users[0].key, "root");
     assert_eq!(stats.top_users[0].count, 2);
@@ -1052,7 +1127,11 @@ async fn an_older_sqlite_database_is_upgraded_in_place() {
         until: Some(Timestamp::from_second(1_795_000_000 / 3600 * 3600 + 3600).expect("time")),
     };
     assert_eq!(
-        store.stats(&window).await.expect("stats").events,
+        store
+            .stats(&window, &Filter::default())
+            .await
+            .expect("stats")
+            .events,
         3,
         "in the hourly rollups"
     );
