@@ -13,7 +13,8 @@ of the addresses.
            INSERT per event in one transaction into a table of the same columns with only a
            primary key, on the backend's native sqlx driver. Only database time is counted.
            --runs repeats the whole round; the table shows medians.
-  query    An SQLite database of --events events over the 90 days before its creation (cached
+  query    After loading the store's in-memory summary (time and memory reported), an SQLite
+           database of --events events over the 90 days before its creation (cached
            in target/bench/ by event count, seed, generator and schema; --rebuild makes it
            anew), or the database at --db-url (filled if it holds no events), answers `stats`
            and `markers` for the last 24 hours, the last 30 days and all time, --repeats times
@@ -167,9 +168,17 @@ def ingest(args, binary):
               f"| {statistics.median(col('baseline_bytes_per_million_events')) / 1e6:,.0f} |")
 
 
+def sql_p50(r):
+    return f"{r['sql_p50_ms']:,.1f}" if "sql_p50_ms" in r else "–"
+
+
+def speedup(r):
+    return f"{r['sql_p50_ms'] / r['p50_ms']:,.0f}×" if "sql_p50_ms" in r else "–"
+
+
 def query(args, binary, bench_dir):
     cmd = [binary, "query", "--events", str(args.events), "--seed", str(args.seed),
-           "--repeats", str(args.repeats), "--batch", str(args.batch), "--cache-dir", bench_dir]
+           "--repeats", str(args.repeats), "--sql-repeats", str(args.sql_repeats), "--batch", str(args.batch), "--cache-dir", bench_dir]
     if args.db_url:
         cmd += ["--db-url", args.db_url]
     if args.rebuild:
@@ -181,11 +190,15 @@ def query(args, binary, bench_dir):
           f"({result['weighted_events']:,} weighted by count; seed {args.seed}) over the 90 days up "
           f"to {result['newest_event']}, {result['distinct_ips']:,} addresses; "
           f"{result['db_bytes'] / 1e6:,.1f} MB, {result['db_bytes_per_million_events'] / 1e6:,.0f} MB "
-          f"per million events. Windows end at the newest event; {args.repeats} timed calls each "
-          f"after one warm-up.")
+          f"per million events. The in-memory summary loaded in {result['summary_load_s']:,.1f} s "
+          f"and added {result['summary_rss_mib']:,.0f} MiB to the process. Windows end at the newest "
+          f"event; each call includes serializing the answer to JSON, as the API does; the first "
+          f"call (which reads the raw events of the window's partial hour) is shown apart, then "
+          f"{args.repeats} timed calls.")
     print()
-    print("| query | window | answer | p50 ms | p95 ms | min–max ms |")
-    print("|---|---|---|---|---|---|")
+    print("| query | window | answer | JSON | first ms | p50 ms | p95 ms | min–max ms "
+          "| SQL alone p50 ms | speed-up (p50) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     windows = {"24h": "last 24 h", "30d": "last 30 days", "all": "all time"}
     for r in result["results"]:
         if r["query"] == "stats":
@@ -194,7 +207,8 @@ def query(args, binary, bench_dir):
         else:
             answer = f"{r['markers']:,} markers, {r['unlocated']:,} unlocated"
         print(f"| `{r['query']}` | {windows.get(r['window'], r['window'])} | {answer} "
-              f"| {r['p50_ms']:,.1f} | {r['p95_ms']:,.1f} | {r['min_ms']:,.1f}–{r['max_ms']:,.1f} |")
+              f"| {r['json_bytes'] / 1e6:,.2f} MB | {r['first_ms']:,.1f} | {r['p50_ms']:,.1f} | {r['p95_ms']:,.1f} | {r['min_ms']:,.1f}–{r['max_ms']:,.1f} "
+              f"| {sql_p50(r)} | {speedup(r)} |")
 
 
 def main():
@@ -210,6 +224,8 @@ def main():
     q = modes.add_parser("query", help="stats and markers latency on a large database")
     q.add_argument("--events", type=int, default=10_000_000)
     q.add_argument("--repeats", type=int, default=50)
+    q.add_argument("--sql-repeats", type=int, default=3,
+                   help="calls of each query by the SQL statements alone (0: none)")
     q.add_argument("--batch", type=int, default=10_000, help="ingest batch size while generating")
     q.add_argument("--db-url", help="a PostgreSQL or MySQL database to use instead of the cached SQLite one")
     q.add_argument("--rebuild", action="store_true", help="generate the cached SQLite database anew")

@@ -32,15 +32,28 @@ pub(crate) fn routes() -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
 }
 
+/// Longest sensor name a filter may give, in bytes.
+const MAX_SENSOR_BYTES: usize = 200;
+
 /// Query parameters shared by the windowed endpoints.
 #[derive(Debug, Default, Deserialize)]
 struct Filters {
     since: Option<String>,
     until: Option<String>,
     limit: Option<String>,
+    sensor: Option<String>,
+    country: Option<String>,
 }
 
 impl Filters {
+    /// The `sensor` and `country` narrowing of `stats` and `markers`.
+    fn filter(&self) -> Result<Filter, ApiError> {
+        Ok(Filter {
+            sensor: self.sensor.as_deref().map(sensor_name).transpose()?,
+            country: self.country.as_deref().map(country_code).transpose()?,
+        })
+    }
+
     fn window(&self) -> Result<Window, ApiError> {
         let parse = |name: &str, value: &Option<String>| {
             value
@@ -67,6 +80,35 @@ impl Filters {
     }
 }
 
+/// A sensor name to filter by: not empty, at most [`MAX_SENSOR_BYTES`].
+fn sensor_name(name: &str) -> Result<String, ApiError> {
+    if name.is_empty() {
+        return Err(ApiError::BadRequest("sensor must not be empty".into()));
+    }
+    if name.len() > MAX_SENSOR_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "sensor must be at most {MAX_SENSOR_BYTES} bytes long, got {} bytes",
+            name.len()
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// A country code to filter by: two ASCII letters in any case, returned in upper case as
+/// codes are stored.
+fn country_code(code: &str) -> Result<String, ApiError> {
+    if code.is_empty() {
+        return Err(ApiError::BadRequest("country must not be empty".into()));
+    }
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(ApiError::BadRequest(format!(
+            "country must be a two-letter country code such as GB, got {:?}",
+            code.chars().take(20).collect::<String>()
+        )));
+    }
+    Ok(code.to_ascii_uppercase())
+}
+
 fn filters(
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Filters, ApiError> {
@@ -83,20 +125,22 @@ async fn stats(
     State(state): State<AppState>,
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let window = filters(query)?.window()?;
-    Ok(Json(state.store.stats(&window, &Filter::default()).await?))
+    let filters = filters(query)?;
+    let (window, filter) = (filters.window()?, filters.filter()?);
+    Ok(Json(state.store.stats(&window, &filter).await?))
 }
 
 async fn markers(
     State(state): State<AppState>,
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let window = filters(query)?.window()?;
-    Ok(Json(
-        state.store.markers(&window, &Filter::default()).await?,
-    ))
+    let filters = filters(query)?;
+    let (window, filter) = (filters.window()?, filters.filter()?);
+    Ok(Json(state.store.markers(&window, &filter).await?))
 }
 
+/// The latest events; `sensor` and `country` do not narrow them (they are not checked
+/// either), so one query string can serve every panel of the page.
 async fn recent(
     State(state): State<AppState>,
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
@@ -295,5 +339,52 @@ mod tests {
             ..Filters::default()
         };
         assert!(f.window().is_err());
+    }
+
+    #[test]
+    fn filters_take_a_sensor_and_a_country_in_any_case() {
+        let f = Filters {
+            sensor: Some("edge-1".into()),
+            country: Some("gB".into()),
+            ..Filters::default()
+        };
+        assert_eq!(
+            f.filter().ok(),
+            Some(Filter {
+                sensor: Some("edge-1".into()),
+                country: Some("GB".into()),
+            })
+        );
+        assert_eq!(Filters::default().filter().ok(), Some(Filter::default()));
+    }
+
+    #[test]
+    fn filters_reject_empty_values_long_sensors_and_bad_country_codes() {
+        let bad = |sensor: Option<&str>, country: Option<&str>| {
+            let f = Filters {
+                sensor: sensor.map(str::to_string),
+                country: country.map(str::to_string),
+                ..Filters::default()
+            };
+            match f.filter() {
+                Err(ApiError::BadRequest(message)) => message,
+                other => panic!("{sensor:?} {country:?}: {other:?}"),
+            }
+        };
+        assert!(bad(Some(""), None).contains("sensor must not be empty"));
+        let long = "s".repeat(MAX_SENSOR_BYTES + 1);
+        assert!(bad(Some(&long), None).contains("at most 200 bytes"));
+        assert!(
+            Filters {
+                sensor: Some("s".repeat(MAX_SENSOR_BYTES)),
+                ..Filters::default()
+            }
+            .filter()
+            .is_ok()
+        );
+        assert!(bad(None, Some("")).contains("country must not be empty"));
+        for code in ["G", "GBR", "G1", "é1", "Gé", "gb "] {
+            assert!(bad(None, Some(code)).contains("two-letter"), "{code:?}");
+        }
     }
 }

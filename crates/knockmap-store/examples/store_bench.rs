@@ -25,8 +25,10 @@
 //! creation (filled through [`Store::ingest`], cached in `--cache-dir` by event count, seed,
 //! generator version and schema) or the database at `--db-url` (filled when it holds no events)
 //! answers `stats` and `markers` for the last 24 hours, the last 30 days and all time, measured
-//! `--repeats` times each after one untimed warm-up. The windows end at the newest stored
-//! event. One JSON object goes to stdout.
+//! `--repeats` times each after a first call timed apart, with the store's in-memory summary
+//! loaded (as a server runs); then `--sql-repeats` times each by the SQL statements alone (a
+//! store without the summary), side by side. The windows end at the newest stored event. One
+//! JSON object goes to stdout.
 //!
 //! The workload is a pure function of the seed and the event's index: about 100,000 IPv4
 //! addresses drawn with a Zipf-like skew, a few sensors, mostly failed logins and invalid users
@@ -56,7 +58,7 @@ type BoxResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 const USAGE: &str = "usage:
   store_bench ingest [--events N] [--seed S] [--batch B] [--backends sqlite,postgres,mysql]
                      [--postgres-url URL] [--mysql-url URL]
-  store_bench query  [--events N] [--seed S] [--batch B] [--repeats R]
+  store_bench query  [--events N] [--seed S] [--batch B] [--repeats R] [--sql-repeats R]
                      [--cache-dir DIR] [--db-url URL] [--rebuild]
 
 ingest defaults: 1000000 events, batches of 1000. query defaults: 10000000 events, batches of
@@ -109,6 +111,7 @@ struct Args {
     seed: u64,
     batch: usize,
     repeats: usize,
+    sql_repeats: usize,
     backends: Vec<Backend>,
     postgres_url: String,
     mysql_url: String,
@@ -136,6 +139,7 @@ impl Args {
             seed: 1,
             batch: if mode == Mode::Ingest { 1_000 } else { 10_000 },
             repeats: 50,
+            sql_repeats: 3,
             backends: vec![Backend::Sqlite, Backend::Postgres, Backend::MySql],
             postgres_url: env("KNOCKMAP_TEST_POSTGRES_URL", DEFAULT_POSTGRES),
             mysql_url: env("KNOCKMAP_TEST_MYSQL_URL", DEFAULT_MYSQL),
@@ -160,6 +164,7 @@ impl Args {
                 "--seed" => parsed.seed = number()?,
                 "--batch" => parsed.batch = usize::try_from(number()?.max(1)).unwrap_or(1),
                 "--repeats" => parsed.repeats = usize::try_from(number()?.max(1)).unwrap_or(1),
+                "--sql-repeats" => parsed.sql_repeats = usize::try_from(number()?).unwrap_or(0),
                 "--backends" => {
                     parsed.backends = value
                         .split(',')
@@ -1075,6 +1080,12 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
         None => cached_sqlite(args).await?,
     };
     let store = SqlStore::open(&url).await?;
+    let rss_before = rss_mib();
+    let loading = Instant::now();
+    store.load_summary().await?;
+    let summary_load_s = loading.elapsed().as_secs_f64();
+    let summary_rss_mib = rss_mib() - rss_before;
+    eprintln!("summary loaded in {summary_load_s:.1} s, {summary_rss_mib:.0} MiB");
     let newest = store
         .recent(&Window::default(), 1)
         .await?
@@ -1106,8 +1117,11 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
     let mut totals = serde_json::Value::Null;
     for (label, window) in &windows {
         for query in ["stats", "markers"] {
-            // One untimed call first: statement preparation and a warm cache.
+            // The first call reads the raw events of the window's partial hours into the
+            // summary (and prepares statements): timed apart from the repeats.
+            let first = Instant::now();
             let mut shape = run_query(&store, query, window).await?;
+            let first_ms = first.elapsed().as_secs_f64() * 1e3;
             let mut times = Vec::with_capacity(args.repeats);
             for _ in 0..args.repeats {
                 let t = Instant::now();
@@ -1126,6 +1140,7 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
                 "repeats": args.repeats,
                 "p50_ms": p50,
                 "p95_ms": p95,
+                "first_ms": first_ms,
                 "min_ms": times[0],
                 "max_ms": times[times.len() - 1],
             });
@@ -1137,6 +1152,29 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
         }
     }
     drop(store);
+
+    // The same queries answered by the SQL statements alone: a store without the summary.
+    if args.sql_repeats > 0 {
+        let plain = SqlStore::open(&url).await?;
+        let mut entries = results.iter_mut();
+        for (label, window) in &windows {
+            for query in ["stats", "markers"] {
+                let mut times = Vec::with_capacity(args.sql_repeats);
+                for _ in 0..args.sql_repeats {
+                    let t = Instant::now();
+                    run_query(&plain, query, window).await?;
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                times.sort_by(f64::total_cmp);
+                let p50 = percentile(&times, 50.0);
+                eprintln!("{query} {label} without the summary: p50 {p50:.1} ms");
+                if let Some(entry) = entries.next().and_then(|e| e.as_object_mut()) {
+                    entry.insert("sql_p50_ms".into(), json!(p50));
+                    entry.insert("sql_max_ms".into(), json!(times[times.len() - 1]));
+                }
+            }
+        }
+    }
 
     let db_bytes = database_size(&url).await?;
     let backend = Backend::from_url(&url)?;
@@ -1151,6 +1189,8 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
             "seed": args.seed,
             "newest_event": newest.to_string(),
             "db_bytes": db_bytes,
+            "summary_load_s": summary_load_s,
+            "summary_rss_mib": summary_rss_mib,
             "db_bytes_per_million_events": per_million(db_bytes, args.events),
             "results": results,
         })
@@ -1158,16 +1198,37 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
     Ok(())
 }
 
-/// Runs one query and returns the size of its answer, as JSON fields.
+/// Runs one query, serializes its answer to JSON as the HTTP API does, and returns the size
+/// of the answer, as JSON fields.
 async fn run_query(store: &SqlStore, query: &str, window: &Window) -> BoxResult<serde_json::Value> {
     Ok(if query == "stats" {
         let stats = store.stats(window, &Filter::default()).await?;
+        let body = serde_json::to_vec(&stats)?;
         json!({ "window_events": stats.events, "window_ips": stats.unique_ips,
-                "series_hours": stats.series.len() })
+                "series_hours": stats.series.len(), "json_bytes": body.len() })
     } else {
+        let t = Instant::now();
         let markers = store.markers(window, &Filter::default()).await?;
-        json!({ "markers": markers.markers.len(), "unlocated": markers.unlocated.len() })
+        let answered = t.elapsed();
+        let body = serde_json::to_vec(&markers)?;
+        let serialized = t.elapsed() - answered;
+        json!({ "markers": markers.markers.len(), "unlocated": markers.unlocated.len(),
+                "json_bytes": body.len(), "last_answer_ms": answered.as_secs_f64() * 1e3,
+                "last_json_ms": serialized.as_secs_f64() * 1e3 })
     })
+}
+
+/// This process's resident memory, in MiB (0 where `/proc` is not available).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// `bytes` scaled from `events` events to a million.

@@ -78,6 +78,12 @@ pub trait Store: Send + Sync + 'static {
     /// through.
     async fn markers(&self, window: &Window, filter: &Filter) -> Result<Markers>;
 
+    /// Loads the in-memory summary that answers unfiltered statistics and markers, and keeps
+    /// it current from then on. Until it is loaded (and whenever it lags the database) the
+    /// database answers them. A server calls this once at start; tools that only write need
+    /// not.
+    async fn load_summary(&self) -> Result<()>;
+
     /// Everything known about one address, or `None` if it was never seen.
     async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>>;
 

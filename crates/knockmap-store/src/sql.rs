@@ -14,18 +14,21 @@ use crate::model::*;
 use crate::{Result, Store, StoreError};
 
 mod backend;
+mod generation;
 mod ingest;
 mod nul;
 mod queries;
 mod rollup;
 pub(crate) mod rows;
+mod summary;
 
 pub use backend::Backend;
-use queries::Queries;
+use queries::{Narrowing, Queries, Windowed};
 use rows::{
     count, flag, micros_to_ts, required_text, required_time, stored_event, stored_flag, text, time,
     top_entry,
 };
+use summary::{Change, Digest, Lookup, Summary};
 
 /// SQL fragments classifying `kind` by outcome; kept next to [`knockmap_parse::Kind::outcome`]'s
 /// meaning.
@@ -45,6 +48,7 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     sql: Queries,
+    summary: std::sync::Arc<Summary>,
 }
 
 impl SqlStore {
@@ -69,6 +73,7 @@ impl SqlStore {
             pool,
             backend,
             sql: Queries::new(backend),
+            summary: Default::default(),
         })
     }
 
@@ -95,15 +100,47 @@ impl SqlStore {
         }
     }
 
-    /// [`Store::stats`] answered by SQL statements.
-    async fn stats_from_sql(&self, window: &Window, filter: &Filter) -> Result<Stats> {
-        let _ = filter;
-        let q = &self.sql;
-        let span = Span::of(window);
+    /// [`Store::stats`] answered by SQL statements. Unfiltered windows read the hourly
+    /// rollups for their whole hours (all time: the running totals); filtered ones read the
+    /// raw events of the whole window.
+    pub(crate) async fn stats_from_sql(&self, window: &Window, filter: &Filter) -> Result<Stats> {
+        let scope = Scope::of(window, filter);
+        let sql = self.sql.windowed(scope.narrowing());
+        let all = scope.reads_totals(window);
+        let (totals, series) = self.totals_and_series(&scope, sql.by_hour_kind).await?;
+        let (unique_ips, countries, unlocated_ips) = self.places(&scope, &sql, all).await?;
+        let last_event = self.newest_event(window, &scope, sql.last_event).await?;
+        let [top_countries, top_asns, top_users, top_ips, top_sensors] =
+            self.top_lists(&scope, &sql, all).await?;
+        Ok(Stats {
+            events: totals.events,
+            attempts: totals.attempts,
+            successes: totals.successes,
+            failures: totals.failures,
+            probes: totals.probes,
+            unique_ips,
+            countries,
+            unlocated_ips,
+            last_event,
+            top_countries,
+            top_asns,
+            top_users,
+            top_ips,
+            top_sensors,
+            series,
+        })
+    }
+
+    /// Event totals and the hourly series of a scope, from `by_hour_kind`.
+    async fn totals_and_series(
+        &self,
+        scope: &Scope<'_>,
+        by_hour_kind: &str,
+    ) -> Result<(KindTotals, Vec<SeriesPoint>)> {
         let mut totals = KindTotals::default();
         let mut series: Vec<SeriesPoint> = Vec::new();
-        let rows = span
-            .bind(sqlx::query(&q.by_hour_kind))
+        let rows = scope
+            .bind(sqlx::query(by_hour_kind))
             .fetch_all(&self.pool)
             .await?;
         for row in &rows {
@@ -130,81 +167,104 @@ impl SqlStore {
                 }
             }
         }
-        let (unique_ips, countries, unlocated_ips) = if window.is_all() {
-            let row = sqlx::query(&q.places_all).fetch_one(&self.pool).await?;
-            (
+        Ok((totals, series))
+    }
+
+    /// `(unique_ips, countries, unlocated_ips)` of a scope; `all` reads the per-address rows.
+    async fn places(
+        &self,
+        scope: &Scope<'_>,
+        sql: &Windowed<&str>,
+        all: bool,
+    ) -> Result<(u64, u64, u64)> {
+        if all {
+            let row = sqlx::query(&self.sql.places_all)
+                .fetch_one(&self.pool)
+                .await?;
+            return Ok((
                 count(&row, "unique_ips")?,
                 count(&row, "countries")?,
                 count(&row, "unlocated")?,
-            )
-        } else {
-            let row = span
-                .bind(sqlx::query(&q.places))
-                .fetch_one(&self.pool)
-                .await?;
-            let countries = span
-                .bind(sqlx::query(&q.countries))
-                .fetch_one(&self.pool)
-                .await?;
-            (
-                count(&row, "unique_ips")?,
-                count(&countries, "countries")?,
-                count(&row, "unlocated")?,
-            )
-        };
-        // The newest event from the raw events (an index lookup), and from the rollups for
-        // hours whose raw events were pruned.
-        let (lo, hi) = window.micros();
-        let last = Span {
-            hours: span.hours,
-            edges: [(lo, hi), (0, 0)],
+            ));
         }
-        .bind(sqlx::query(&q.last_event))
-        .fetch_one(&self.pool)
-        .await?;
+        let row = scope
+            .bind(sqlx::query(sql.places))
+            .fetch_one(&self.pool)
+            .await?;
+        let countries = scope
+            .bind(sqlx::query(sql.countries))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((
+            count(&row, "unique_ips")?,
+            count(&countries, "countries")?,
+            count(&row, "unlocated")?,
+        ))
+    }
+
+    /// The newest event of a scope: from the raw events of the whole window (an index
+    /// lookup), and from the rollups for hours whose raw events were pruned.
+    async fn newest_event(
+        &self,
+        window: &Window,
+        scope: &Scope<'_>,
+        last_event: &str,
+    ) -> Result<Option<Timestamp>> {
+        let (lo, hi) = window.micros();
+        let span = Span {
+            hours: scope.span.hours,
+            edges: [(lo, hi), (0, 0)],
+        };
+        let row = scope
+            .bind_filter(span.bind(sqlx::query(last_event)))
+            .fetch_one(&self.pool)
+            .await?;
+        time(&row, "last_ts")
+    }
+
+    /// The five top lists of a scope (countries, networks, users, addresses, sensors); `all`
+    /// reads the all-time totals for the first four.
+    async fn top_lists(
+        &self,
+        scope: &Scope<'_>,
+        sql: &Windowed<&str>,
+        all: bool,
+    ) -> Result<[Vec<TopEntry>; 5]> {
         let mut tops = Vec::with_capacity(5);
-        let windowed = [&q.top_countries, &q.top_asns, &q.top_users, &q.top_ips];
-        for (i, sql) in windowed.into_iter().chain([&q.top_sensors]).enumerate() {
-            // All time reads the running totals; sensors are few, their hours are cheap.
-            let query = match q.top_all.get(i) {
-                Some(all) if window.is_all() => sqlx::query(all),
-                _ => span.bind(sqlx::query(sql)),
+        let windowed = [
+            sql.top_countries,
+            sql.top_asns,
+            sql.top_users,
+            sql.top_ips,
+            sql.top_sensors,
+        ];
+        for (i, windowed) in windowed.into_iter().enumerate() {
+            // Sensors are few, their hours are cheap: they have no all-time statement.
+            let query = match self.sql.top_all.get(i) {
+                Some(total) if all => sqlx::query(total),
+                _ => scope.bind(sqlx::query(windowed)),
             };
             let rows = query.bind(TOP_N).fetch_all(&self.pool).await?;
             tops.push(rows.iter().map(top_entry).collect::<Result<Vec<_>>>()?);
         }
-        let [top_countries, top_asns, top_users, top_ips, top_sensors] =
-            <[Vec<TopEntry>; 5]>::try_from(tops)
-                .map_err(|_| StoreError::Corrupt("top lists".into()))?;
-        Ok(Stats {
-            events: totals.events,
-            attempts: totals.attempts,
-            successes: totals.successes,
-            failures: totals.failures,
-            probes: totals.probes,
-            unique_ips,
-            countries,
-            unlocated_ips,
-            last_event: time(&last, "last_ts")?,
-            top_countries,
-            top_asns,
-            top_users,
-            top_ips,
-            top_sensors,
-            series,
-        })
+        <[Vec<TopEntry>; 5]>::try_from(tops).map_err(|_| StoreError::Corrupt("top lists".into()))
     }
 
-    /// [`Store::markers`] answered by SQL statements.
-    async fn markers_from_sql(&self, window: &Window, filter: &Filter) -> Result<Markers> {
-        let _ = filter;
-        let rows = if window.is_all() {
+    /// [`Store::markers`] answered by SQL statements: from the per-address rows for all time
+    /// unfiltered, else as [`SqlStore::stats_from_sql`] reads a window.
+    pub(crate) async fn markers_from_sql(
+        &self,
+        window: &Window,
+        filter: &Filter,
+    ) -> Result<Markers> {
+        let scope = Scope::of(window, filter);
+        let rows = if scope.reads_totals(window) {
             sqlx::query(&self.sql.markers_all)
                 .fetch_all(&self.pool)
                 .await?
         } else {
-            Span::of(window)
-                .bind(sqlx::query(&self.sql.markers_window))
+            scope
+                .bind(sqlx::query(self.sql.windowed(scope.narrowing()).markers))
                 .fetch_all(&self.pool)
                 .await?
         };
@@ -248,6 +308,78 @@ impl SqlStore {
         Ok(markers)
     }
 
+    /// Answers from the in-memory summary when it is current (after reading the raw events
+    /// of the window's partial hours it lacks); `None` when the SQL statements must answer.
+    async fn ask_summary<T>(
+        &self,
+        window: &Window,
+        answer: impl FnOnce(&Digest, &Span) -> Result<T>,
+    ) -> Result<Option<T>> {
+        if !self.summary.enabled() {
+            return Ok(None);
+        }
+        let span = Span::of(window);
+        let generation = generation::current(&self.pool).await?;
+        let edges = summary::answer::edge_hours(&span);
+        let missing = self.summary.missing_edges(&edges);
+        if !missing.is_empty() {
+            self.summary
+                .load_edges(&self.pool, self.backend, &missing, &edges)
+                .await?;
+        }
+        match self
+            .summary
+            .answer(generation, &edges, |d| answer(d, &span))
+        {
+            Lookup::Answered(result) => result.map(Some),
+            Lookup::Unavailable { reload } => {
+                if reload {
+                    self.reload_summary_in_background();
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Both answers from the summary alone (`None` when it cannot answer), for tests.
+    #[cfg(test)]
+    pub(crate) async fn summary_answers(
+        &self,
+        window: &Window,
+    ) -> Result<Option<(Stats, Markers)>> {
+        let newest_raw = self.newest_raw_event(window).await?;
+        let all = window.is_all();
+        self.ask_summary(window, |d, span| {
+            Ok((
+                summary::answer::stats(d, span, all, newest_raw)?,
+                summary::answer::markers(d, span, all)?,
+            ))
+        })
+        .await
+    }
+
+    /// Loads the summary again without holding up the query that found it behind.
+    fn reload_summary_in_background(&self) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            tracing::info!("the database changed under the statistics summary: reloading it");
+            if let Err(error) = store.summary.load(&store.pool, store.backend).await {
+                tracing::warn!(%error, "reloading the statistics summary failed");
+            }
+        });
+    }
+
+    /// The newest raw event in the window (one step down the time index).
+    async fn newest_raw_event(&self, window: &Window) -> Result<Option<i64>> {
+        let (lo, hi) = window.micros();
+        let row = sqlx::query(&self.sql.newest_raw)
+            .bind(lo)
+            .bind(hi)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("ts")).transpose()?)
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -275,11 +407,7 @@ impl Span {
         let end = until.map_or(i64::MAX, |hi| hi.div_euclid(H));
         if first >= end {
             // No whole hour inside: all from raw events.
-            let (lo, hi) = window.micros();
-            return Span {
-                hours: (0, 0),
-                edges: [(lo, hi), (0, 0)],
-            };
+            return Span::raw(window);
         }
         Span {
             hours: (first, end),
@@ -287,6 +415,14 @@ impl Span {
                 since.map_or((0, 0), |lo| (lo, first * H)),
                 until.map_or((0, 0), |hi| (end * H, hi)),
             ],
+        }
+    }
+
+    /// The whole window from the raw events, no hour from the rollups.
+    fn raw(window: &Window) -> Span {
+        Span {
+            hours: (0, 0),
+            edges: [window.micros(), (0, 0)],
         }
     }
 
@@ -299,6 +435,67 @@ impl Span {
             .bind(b)
             .bind(c)
             .bind(d)
+    }
+}
+
+/// What a windowed statement ([`queries::Windowed`]) binds: the span, then the values of the
+/// filter (the sensor name, then the country code), each only when set.
+#[derive(Debug)]
+struct Scope<'f> {
+    span: Span,
+    sensor: Option<&'f str>,
+    /// Upper case, as codes are stored.
+    country: Option<String>,
+}
+
+impl<'f> Scope<'f> {
+    /// The scope of `filter` in `window`. The rollups have no sensor × country (nor
+    /// per-sensor user or address) dimensions, so a filtered window is read from the raw
+    /// events alone. Empty filter values do not filter.
+    fn of(window: &Window, filter: &'f Filter) -> Scope<'f> {
+        let sensor = filter.sensor.as_deref().filter(|s| !s.is_empty());
+        let country = filter
+            .country
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(str::to_ascii_uppercase);
+        let span = if sensor.is_none() && country.is_none() {
+            Span::of(window)
+        } else {
+            Span::raw(window)
+        };
+        Scope {
+            span,
+            sensor,
+            country,
+        }
+    }
+
+    /// Which statements answer this scope.
+    fn narrowing(&self) -> Narrowing {
+        Narrowing::of(self.sensor.is_some(), self.country.is_some())
+    }
+
+    /// Whether the all-time running totals answer `window`: they count every event, so only
+    /// an unfiltered request for all time may read them.
+    fn reads_totals(&self, window: &Window) -> bool {
+        window.is_all() && self.narrowing() == Narrowing::None
+    }
+
+    /// Binds the span, then the filter's values.
+    fn bind<'q>(&'q self, query: ingest::AnyQuery<'q>) -> ingest::AnyQuery<'q> {
+        self.bind_filter(self.span.bind(query))
+    }
+
+    /// Binds the filter's values alone (after a span bound by the caller).
+    fn bind_filter<'q>(&'q self, mut query: ingest::AnyQuery<'q>) -> ingest::AnyQuery<'q> {
+        if let Some(sensor) = self.sensor {
+            query = query.bind(sensor);
+        }
+        if let Some(country) = &self.country {
+            query = query.bind(country.as_str());
+        }
+        query
     }
 }
 
@@ -334,15 +531,42 @@ fn stored_count(n: Option<u64>) -> Option<i64> {
 #[async_trait]
 impl Store for SqlStore {
     async fn ingest(&self, events: &[NewEvent]) -> Result<IngestReport> {
-        ingest::ingest(&self.pool, self.backend, &nul::escaped_events(events)).await
+        let events = nul::escaped_events(events);
+        let (report, committed) = ingest::ingest(&self.pool, self.backend, &events).await?;
+        if let Some((generation, stored)) = committed
+            && self.summary.enabled()
+        {
+            let stored = stored.into_iter().cloned().collect();
+            self.summary.apply(generation, Change::Events(stored));
+        }
+        Ok(report)
     }
 
     async fn stats(&self, window: &Window, filter: &Filter) -> Result<Stats> {
+        if filter.is_none() && self.summary.enabled() {
+            let newest_raw = self.newest_raw_event(window).await?;
+            let all = window.is_all();
+            let answer = |d: &Digest, span: &Span| summary::answer::stats(d, span, all, newest_raw);
+            if let Some(stats) = self.ask_summary(window, answer).await? {
+                return Ok(stats);
+            }
+        }
         self.stats_from_sql(window, filter).await
     }
 
     async fn markers(&self, window: &Window, filter: &Filter) -> Result<Markers> {
+        if filter.is_none() {
+            let all = window.is_all();
+            let answer = |d: &Digest, span: &Span| summary::answer::markers(d, span, all);
+            if let Some(markers) = self.ask_summary(window, answer).await? {
+                return Ok(markers);
+            }
+        }
         self.markers_from_sql(window, filter).await
+    }
+
+    async fn load_summary(&self) -> Result<()> {
+        self.summary.load(&self.pool, self.backend).await
     }
 
     async fn ip_detail(&self, ip: &str, recent: u32) -> Result<Option<IpDetail>> {
@@ -430,12 +654,20 @@ impl Store for SqlStore {
     }
 
     async fn set_starred(&self, ip: &str, starred: bool) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(&self.sql.set_starred)
             .bind(stored_flag(starred))
             .bind(ip)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let generation = generation::advance(&mut tx, self.backend).await?;
+        tx.commit().await?;
+        self.summary
+            .apply(generation, Change::Star(ip.to_string(), starred));
+        Ok(true)
     }
 
     async fn set_note(&self, ip: &str, note: Option<&str>) -> Result<bool> {
@@ -468,6 +700,10 @@ impl Store for SqlStore {
                 pruned.rollup_rows += self.delete_in_steps(sql, hour).await?;
             }
         }
+        self.summary.prune(
+            events_before.map(|t| t.as_microsecond()),
+            rollups_before.map(|t| t.as_microsecond().div_euclid(rollup::HOUR_MICROS)),
+        );
         Ok(pruned)
     }
 

@@ -10,6 +10,7 @@ use knockmap_parse::{Event, Kind};
 
 use crate::{Backend, EventId, Filter, NewEvent, SqlStore, Store, StoreError, Window};
 
+mod summary;
 pub(crate) mod support;
 
 use support::{Rng, TestDb, conformance};
@@ -26,6 +27,7 @@ conformance!(
     a_newer_schema_is_refused,
     a_place_can_follow_an_unlocated_address,
     windows_of_any_length_agree_with_the_events,
+    filters_narrow_statistics_and_the_map,
     aggregates_are_rebuilt_for_a_database_from_before_them,
     retention_prunes_raw_events_and_keeps_the_aggregates,
 );
@@ -906,6 +908,205 @@ async fn windows_of_any_length_agree_with_the_events(db: TestDb) {
             .collect();
         seen.sort();
         assert_eq!(seen, per_ip, "markers, {context}");
+    }
+}
+
+/// Events over three days from eight addresses in three countries (two unlocated), three
+/// sensors and five user names, some without an address.
+fn scattered_events(rng: &mut Rng, start: i64, n: u64) -> Vec<NewEvent> {
+    let users = ["root", "admin", "ubuntu", "postgres", "test"];
+    (0..n)
+        .map(|i| {
+            let ts = Timestamp::from_second(start + rng.below(3 * 86_400) as i64).expect("time");
+            let kind = Kind::ALL[rng.below(Kind::ALL.len() as u64) as usize];
+            let mut e = Event::new(ts, kind);
+            let ip = (rng.below(10) != 0).then(|| format!("198.51.100.{}", rng.below(8)));
+            e.ip = ip.as_ref().map(|ip| ip.parse().expect("address"));
+            e.user = (rng.below(4) != 0).then(|| users[rng.below(5) as usize].to_string());
+            e.count = 1 + rng.below(3) as u32;
+            let sensor = format!("s{}", rng.below(3));
+            NewEvent {
+                id: EventId::from_origin(&sensor, "fp", i),
+                geo: ip.as_deref().map(place_of).unwrap_or_default(),
+                sensor,
+                event: e,
+            }
+        })
+        .collect()
+}
+
+/// Whether `filter` lets an event through: its sensor, and its address's country (codes
+/// compared in upper case; an event without an address has no country).
+fn passes(new: &NewEvent, filter: &Filter) -> bool {
+    let sensor = filter.sensor.as_ref().is_none_or(|s| *s == new.sensor);
+    let country = filter.country.as_ref().is_none_or(|cc| {
+        new.event
+            .ip
+            .and_then(|ip| place_of(&ip.to_string()).country_code)
+            .is_some_and(|code| code == cc.to_ascii_uppercase())
+    });
+    sensor && country
+}
+
+/// Per address: events, failures, successes, probes and the newest event, in `window`.
+fn expected_markers(
+    events: &[NewEvent],
+    window: &Window,
+) -> std::collections::BTreeMap<String, ([u64; 4], Timestamp)> {
+    let (lo, hi) = window.micros();
+    let mut by_ip = std::collections::BTreeMap::new();
+    for new in events {
+        let e = &new.event;
+        let Some(ip) = e.ip.filter(|_| (lo..hi).contains(&e.ts.as_microsecond())) else {
+            continue;
+        };
+        let n = u64::from(e.count);
+        let (counts, last) = by_ip.entry(ip.to_string()).or_insert(([0; 4], e.ts));
+        counts[0] += n;
+        counts[match e.kind.outcome() {
+            knockmap_parse::Outcome::Failure => 1,
+            knockmap_parse::Outcome::Success => 2,
+            knockmap_parse::Outcome::Probe => 3,
+        }] += n;
+        *last = (*last).max(e.ts);
+    }
+    by_ip
+}
+
+async fn filters_narrow_statistics_and_the_map(db: TestDb) {
+    let store = db.open().await;
+    let mut rng = Rng(11);
+    let start = 1_795_000_000i64;
+    let events = scattered_events(&mut rng, start, 600);
+    for batch in events.chunks(97) {
+        store.ingest(batch).await.expect("ingest");
+    }
+    assert!(store.set_starred("198.51.100.1", true).await.expect("star"));
+    // What markers keep of their address whatever the filter: place, last sensor, star.
+    let places: std::collections::BTreeMap<String, crate::Marker> = store
+        .markers(&Window::default(), &Filter::default())
+        .await
+        .expect("markers")
+        .markers
+        .into_iter()
+        .map(|m| (m.ip.clone(), m))
+        .collect();
+    let at = |offset: i64| Some(Timestamp::from_second(start + offset).expect("time"));
+    let windows = [
+        Window::default(),
+        Window {
+            since: at(3_600 * 5 + 17),
+            until: None,
+        },
+        Window {
+            since: None,
+            until: at(3_600 * 30 - 600),
+        },
+        Window {
+            since: at(600),
+            until: at(1_200),
+        },
+        Window {
+            since: at(86_400 - 1_234),
+            until: at(2 * 86_400 + 4_321),
+        },
+    ];
+    let filter = |sensor: Option<&str>, country: Option<&str>| Filter {
+        sensor: sensor.map(str::to_string),
+        country: country.map(str::to_string),
+    };
+    let filters = [
+        filter(Some("s1"), None),
+        filter(None, Some("GB")),
+        filter(None, Some("cn")),
+        filter(Some("s2"), Some("BR")),
+        filter(Some("nobody"), None),
+        filter(None, Some("ZZ")),
+        filter(Some("s0"), Some("ZZ")),
+    ];
+    for filter in &filters {
+        let through: Vec<NewEvent> = events
+            .iter()
+            .filter(|n| passes(n, filter))
+            .cloned()
+            .collect();
+        for window in &windows {
+            let context = format!("{:?}, {filter:?}, {window:?}", db.backend());
+            let (_, want) = expected_stats(&through, window);
+            let mut got = store.stats(window, filter).await.expect("stats");
+            for list in [
+                &mut got.top_countries,
+                &mut got.top_asns,
+                &mut got.top_users,
+                &mut got.top_ips,
+                &mut got.top_sensors,
+            ] {
+                *list = by_key(std::mem::take(list), &context);
+            }
+            assert_eq!(got, want, "{context}");
+
+            let markers = store.markers(window, filter).await.expect("markers");
+            let want = expected_markers(&through, window);
+            let mut ips = Vec::new();
+            for m in &markers.markers {
+                let place = places.get(&m.ip).expect("a located address");
+                assert_eq!(
+                    (&m.country_code, m.lat, m.lon, &m.sensor, m.starred),
+                    (
+                        &place.country_code,
+                        place.lat,
+                        place.lon,
+                        &place.sensor,
+                        place.starred
+                    ),
+                    "{context}"
+                );
+                let counts = [m.events, m.failures, m.successes, m.probes];
+                assert_eq!(want.get(&m.ip), Some(&(counts, m.last_seen)), "{context}");
+                ips.push(m.ip.clone());
+            }
+            for u in &markers.unlocated {
+                assert!(!places.contains_key(&u.ip), "{context}");
+                let events = want.get(&u.ip).map(|(counts, last)| (counts[0], *last));
+                assert_eq!(events, Some((u.events, u.last_seen)), "{context}");
+                ips.push(u.ip.clone());
+            }
+            ips.sort();
+            assert_eq!(
+                ips,
+                want.into_keys().collect::<Vec<_>>(),
+                "markers, {context}"
+            );
+        }
+    }
+    // A filter that matches nothing gives zeros and empty lists.
+    for filter in &filters[4..] {
+        let stats = store
+            .stats(&Window::default(), filter)
+            .await
+            .expect("stats");
+        assert_eq!(
+            (
+                stats.events,
+                stats.unique_ips,
+                stats.countries,
+                stats.last_event
+            ),
+            (0, 0, 0, None),
+            "{filter:?}"
+        );
+        assert!(
+            stats.top_ips.is_empty() && stats.series.is_empty(),
+            "{filter:?}"
+        );
+        assert_eq!(
+            store
+                .markers(&Window::default(), filter)
+                .await
+                .expect("markers"),
+            crate::Markers::default(),
+            "{filter:?}"
+        );
     }
 }
 

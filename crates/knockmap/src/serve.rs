@@ -57,6 +57,13 @@ impl Server {
             rollups: options.retain_rollups,
         }
         .spawn(store.clone());
+        // The dashboard's statistics come from the database until the summary is in memory.
+        let summary_store = store.clone();
+        tokio::spawn(async move {
+            if let Err(error) = summary_store.load_summary().await {
+                tracing::warn!(%error, "cannot load the statistics summary; the database answers");
+            }
+        });
         let mut state = AppState::new(store, geo, home);
         if let Some(token) = &options.admin_token {
             state = state.with_admin_token(token);

@@ -21,6 +21,7 @@ use sqlx::any::AnyArguments;
 use sqlx::{Any, Row, Transaction, query::Query};
 
 use super::backend::Backend;
+use super::generation;
 use super::rollup::{Contribution, Rollups};
 use super::rows::{count, stored_flag};
 use crate::model::{IngestReport, NewEvent, StoredEvent};
@@ -95,12 +96,16 @@ fn upsert_ips_tail(b: Backend) -> String {
     )
 }
 
+/// What a committed batch changed: the write counter's new value and the newly stored events,
+/// in batch order. Absent when nothing was stored.
+pub(super) type Committed<'e> = Option<(i64, Vec<&'e NewEvent>)>;
+
 /// Stores `events` in one transaction; see [`crate::Store::ingest`].
-pub(super) async fn ingest(
+pub(super) async fn ingest<'e>(
     pool: &AnyPool,
     backend: Backend,
-    events: &[NewEvent],
-) -> Result<IngestReport> {
+    events: &'e [NewEvent],
+) -> Result<(IngestReport, Committed<'e>)> {
     let mut attempt = 1;
     loop {
         match ingest_in_chunks(pool, backend, events, MAX_ROWS).await {
@@ -123,12 +128,12 @@ fn retry(backend: Backend, error: &sqlx::Error) -> bool {
 }
 
 /// [`ingest`] with statements of at most `max_rows` rows, tried once.
-async fn ingest_in_chunks(
+async fn ingest_in_chunks<'e>(
     pool: &AnyPool,
     backend: Backend,
-    events: &[NewEvent],
+    events: &'e [NewEvent],
     max_rows: usize,
-) -> Result<IngestReport> {
+) -> Result<(IngestReport, Committed<'e>)> {
     let candidates = first_of_each_id(events);
     let mut tx = pool.begin().await?;
     let inserted = if backend.has_returning() {
@@ -157,8 +162,13 @@ async fn ingest_in_chunks(
     }
     rollups.write(&mut tx, backend, max_rows).await?;
     let report = report(events.len(), &stored, &deltas, &totals)?;
+    let generation = if stored.is_empty() {
+        None
+    } else {
+        Some(generation::advance(&mut tx, backend).await?)
+    };
     tx.commit().await?;
-    Ok(report)
+    Ok((report, generation.map(|g| (g, stored))))
 }
 
 /// The events whose id does not occur earlier in the batch, in batch order. A repeated id can

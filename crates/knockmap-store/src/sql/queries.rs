@@ -8,6 +8,8 @@ use super::{IS_FAILURE, IS_PROBE, IS_SUCCESS};
 /// Every fixed statement, in the backend's dialect.
 #[derive(Debug, Clone)]
 pub struct Queries {
+    // The unfiltered windowed statements, `by_hour_kind` to `markers_window`, are those of
+    // [`Windowed`] for [`Narrowing::None`].
     /// `hour, kind, n` for the window: totals and the series.
     pub by_hour_kind: String,
     /// `unique_ips, unlocated` for a bounded window.
@@ -18,6 +20,8 @@ pub struct Queries {
     pub places_all: String,
     /// `last_ts`, the newest event in the window.
     pub last_event: String,
+    /// `ts` of the newest raw event in `[?, ?)`: one step down the time index.
+    pub newest_raw: String,
     pub top_countries: String,
     pub top_asns: String,
     pub top_users: String,
@@ -27,6 +31,8 @@ pub struct Queries {
     pub top_all: [String; 4],
     pub markers_all: String,
     pub markers_window: String,
+    /// The windowed statements narrowed by a filter (see [`Narrowed`]).
+    pub narrowed: Narrowed,
     pub ip_row: String,
     pub ip_kinds: String,
     pub ip_users: String,
@@ -53,9 +59,265 @@ impl Queries {
     /// The statements for `b`.
     pub fn new(b: Backend) -> Queries {
         let sql = |text: &str| b.sql(text).into_owned();
-        // Every windowed statement binds the rollups' hour range, then the two raw-event
-        // ranges at the window's edges (see `Span`).
-        let edges = "((e.ts >= ? AND e.ts < ?) OR (e.ts >= ? AND e.ts < ?))";
+        let Windowed {
+            by_hour_kind,
+            places,
+            countries,
+            last_event,
+            top_countries,
+            top_asns,
+            top_users,
+            top_ips,
+            top_sensors,
+            markers: markers_window,
+        } = Windowed::new(b, Narrowing::None);
+        Queries {
+            by_hour_kind,
+            places,
+            countries,
+            last_event,
+            newest_raw: sql(
+                "SELECT ts FROM events WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 1",
+            ),
+            top_countries,
+            top_asns,
+            top_users,
+            top_ips,
+            top_sensors,
+            markers_window,
+            narrowed: Narrowed {
+                sensor: Windowed::new(b, Narrowing::Sensor),
+                country: Windowed::new(b, Narrowing::Country),
+                both: Windowed::new(b, Narrowing::Both),
+            },
+            places_all: format!(
+                "SELECT COUNT(*) AS unique_ips, COUNT(DISTINCT country_code) AS countries,
+                        {unlocated} AS unlocated FROM ips",
+                unlocated = b.sum("CASE WHEN lat IS NULL THEN 1 ELSE 0 END"),
+            ),
+            top_all: [
+                "SELECT country_code AS k, country AS name, events AS n FROM total_countries
+                 ORDER BY n DESC, k LIMIT ?"
+                    .into(),
+                format!(
+                    "SELECT {asn} AS k, org AS name, events AS n FROM total_asns
+                     ORDER BY n DESC, k LIMIT ?",
+                    asn = b.text("asn"),
+                ),
+                "SELECT user_name AS k, NULL AS name, events AS n FROM total_users
+                 ORDER BY n DESC, k LIMIT ?"
+                    .into(),
+                "SELECT ip AS k, NULL AS name, events AS n FROM ips ORDER BY n DESC, k LIMIT ?"
+                    .into(),
+            ]
+            .map(|text| sql(&text)),
+            markers_all: sql(
+                "SELECT ip, lat, lon, country_code, events, failures, successes, probes,
+                        last_seen, last_sensor, starred FROM ips",
+            ),
+            ip_row: sql("SELECT * FROM ips WHERE ip = ?"),
+            ip_kinds: sql(&format!(
+                "SELECT kind, {n} AS n FROM events WHERE ip = ? GROUP BY kind ORDER BY kind",
+                n = b.sum("count"),
+            )),
+            ip_users: sql(&format!(
+                "SELECT user_name, {n} AS n FROM events WHERE ip = ? AND user_name IS NOT NULL
+                 GROUP BY user_name ORDER BY n DESC, user_name LIMIT 100",
+                n = b.sum("count"),
+            )),
+            ip_sensors: sql(&format!(
+                "SELECT sensor, {n} AS n FROM events WHERE ip = ?
+                 GROUP BY sensor ORDER BY n DESC, sensor",
+                n = b.sum("count"),
+            )),
+            ip_hosts: sql(
+                "SELECT DISTINCT host FROM events WHERE ip = ? AND host IS NOT NULL ORDER BY host",
+            ),
+            ip_recent: sql(&format!(
+                "{EVENT_SELECT} WHERE e.ip = ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
+            )),
+            recent: sql(&format!(
+                "{EVENT_SELECT} WHERE e.ts >= ? AND e.ts < ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
+            )),
+            prune_events: sql(&b.delete_limited("events", "seq", "ts")),
+            prune_rollups: [
+                "rollup_hour",
+                "rollup_country_hour",
+                "rollup_user_hour",
+                "rollup_asn_hour",
+                "rollup_ip_hour",
+            ]
+            .iter()
+            .map(|table| sql(&b.delete_limited(table, "hour", "hour")))
+            .collect(),
+            set_starred: sql("UPDATE ips SET starred = ? WHERE ip = ?"),
+            set_note: sql("UPDATE ips SET note = ? WHERE ip = ?"),
+            ping: "SELECT 1".into(),
+            // A name is taken over only when its sensor is revoked.
+            renew_sensor: sql(
+                "UPDATE sensors SET token_sha256 = ?, lat = ?, lon = ?, created = ?,
+                    revoked_at = NULL, last_seen = NULL, lines_read = NULL, events = NULL,
+                    unmatched = NULL, version = NULL, spool_bytes = NULL,
+                    spool_batches = NULL, dropped_events = NULL
+                 WHERE name = ? AND revoked_at IS NOT NULL",
+            ),
+            insert_sensor: sql(
+                "INSERT INTO sensors (token_sha256, lat, lon, created, name) VALUES (?, ?, ?, ?, ?)",
+            ),
+            list_sensors: format!("SELECT {SENSOR_COLUMNS} FROM sensors ORDER BY name"),
+            revoke_sensor: sql(
+                "UPDATE sensors SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            ),
+            sensor_for_token: sql(&format!(
+                "SELECT {SENSOR_COLUMNS} FROM sensors WHERE token_sha256 = ? AND revoked_at IS NULL"
+            )),
+            touch_sensor: sql("UPDATE sensors SET last_seen = ?,
+                    lines_read = COALESCE(?, lines_read), events = COALESCE(?, events),
+                    unmatched = COALESCE(?, unmatched), version = COALESCE(?, version),
+                    spool_bytes = COALESCE(?, spool_bytes),
+                    spool_batches = COALESCE(?, spool_batches),
+                    dropped_events = COALESCE(?, dropped_events)
+                 WHERE name = ?"),
+        }
+    }
+}
+
+impl Queries {
+    /// The windowed statements for `narrowing`.
+    pub fn windowed(&self, narrowing: Narrowing) -> Windowed<&str> {
+        match narrowing {
+            Narrowing::None => Windowed {
+                by_hour_kind: &self.by_hour_kind,
+                places: &self.places,
+                countries: &self.countries,
+                last_event: &self.last_event,
+                top_countries: &self.top_countries,
+                top_asns: &self.top_asns,
+                top_users: &self.top_users,
+                top_ips: &self.top_ips,
+                top_sensors: &self.top_sensors,
+                markers: &self.markers_window,
+            },
+            Narrowing::Sensor => self.narrowed.sensor.as_str(),
+            Narrowing::Country => self.narrowed.country.as_str(),
+            Narrowing::Both => self.narrowed.both.as_str(),
+        }
+    }
+}
+
+/// The statements that answer a time window (statistics and the map) for one [`Narrowing`].
+///
+/// Each binds, in this order: the rollups' hour range, the two raw-event ranges at the
+/// window's edges (see `Span`), the values of the narrowing (sensor, then country code), and
+/// for the top lists their length.
+#[derive(Debug, Clone)]
+pub struct Windowed<S = String> {
+    /// `hour, kind, n`: totals and the series.
+    pub by_hour_kind: S,
+    /// `unique_ips, unlocated`.
+    pub places: S,
+    /// `countries`.
+    pub countries: S,
+    /// `last_ts`, the newest event.
+    pub last_event: S,
+    /// Top lists: `k, name, n`, most first.
+    pub top_countries: S,
+    pub top_asns: S,
+    pub top_users: S,
+    pub top_ips: S,
+    pub top_sensors: S,
+    /// Per-address aggregates with the address's place.
+    pub markers: S,
+}
+
+/// What a filtered request compares raw events with, besides their time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Narrowing {
+    /// Every event.
+    None,
+    /// Events of one sensor (binds the sensor name).
+    Sensor,
+    /// Events whose address is located in one country (binds the country code).
+    Country,
+    /// Both (binds the sensor name, then the country code).
+    Both,
+}
+
+impl Narrowing {
+    /// The shape of a filter, from which of its parts are set.
+    pub fn of(sensor: bool, country: bool) -> Narrowing {
+        match (sensor, country) {
+            (false, false) => Narrowing::None,
+            (true, false) => Narrowing::Sensor,
+            (false, true) => Narrowing::Country,
+            (true, true) => Narrowing::Both,
+        }
+    }
+
+    /// Whether a sensor name is compared (and bound).
+    pub fn has_sensor(self) -> bool {
+        matches!(self, Narrowing::Sensor | Narrowing::Both)
+    }
+
+    /// Whether a country code is compared (and bound).
+    pub fn has_country(self) -> bool {
+        matches!(self, Narrowing::Country | Narrowing::Both)
+    }
+
+    /// The conditions appended to the raw events' time condition (alias `e`): the sensor's,
+    /// then the country's. An address's country is where it is located now (`ips`); events
+    /// without an address never match a country.
+    fn predicate(self) -> String {
+        let mut conditions = String::new();
+        if self.has_sensor() {
+            conditions.push_str(" AND e.sensor = ?");
+        }
+        if self.has_country() {
+            conditions.push_str(" AND e.ip IN (SELECT ip FROM ips WHERE country_code = ?)");
+        }
+        conditions
+    }
+}
+
+/// The windowed statements of each filtered shape. The rollups have neither sensor × country
+/// nor per-sensor address and user dimensions, so these are bound with an empty hour range
+/// and answer from the raw events alone.
+#[derive(Debug, Clone)]
+pub struct Narrowed {
+    /// [`Narrowing::Sensor`].
+    pub sensor: Windowed,
+    /// [`Narrowing::Country`].
+    pub country: Windowed,
+    /// [`Narrowing::Both`].
+    pub both: Windowed,
+}
+
+impl Windowed {
+    /// The statements, borrowed.
+    fn as_str(&self) -> Windowed<&str> {
+        Windowed {
+            by_hour_kind: &self.by_hour_kind,
+            places: &self.places,
+            countries: &self.countries,
+            last_event: &self.last_event,
+            top_countries: &self.top_countries,
+            top_asns: &self.top_asns,
+            top_users: &self.top_users,
+            top_ips: &self.top_ips,
+            top_sensors: &self.top_sensors,
+            markers: &self.markers,
+        }
+    }
+
+    /// The statements for `b`, with the raw events narrowed by `narrowing`.
+    fn new(b: Backend, narrowing: Narrowing) -> Windowed {
+        let sql = |text: &str| b.sql(text).into_owned();
+        // Every statement binds the rollups' hour range, then the two raw-event ranges at the
+        // window's edges (see `Span`), then what the narrowing compares with.
+        let edges = format!(
+            "((e.ts >= ? AND e.ts < ?) OR (e.ts >= ? AND e.ts < ?)){}",
+            narrowing.predicate()
+        );
         let hours = "hour >= ? AND hour < ?";
         let hour_of_ts = b.div("e.ts", &HOUR_MICROS.to_string());
         let top = |rolled: String, raw: String| {
@@ -71,7 +333,7 @@ impl Queries {
         let marker_columns = "i.ip AS ip, i.lat AS lat, i.lon AS lon,
                 i.country_code AS country_code, i.last_sensor AS last_sensor,
                 i.starred AS starred";
-        Queries {
+        Windowed {
             by_hour_kind: sql(&format!(
                 "SELECT hour, kind, {n} AS n FROM (
                     SELECT hour, kind, SUM(events) AS n FROM rollup_hour WHERE {hours}
@@ -100,11 +362,6 @@ impl Queries {
                     WHERE {edges} AND i.country_code IS NOT NULL
                  ) t"
             )),
-            places_all: format!(
-                "SELECT COUNT(*) AS unique_ips, COUNT(DISTINCT country_code) AS countries,
-                        {unlocated} AS unlocated FROM ips",
-                unlocated = b.sum("CASE WHEN lat IS NULL THEN 1 ELSE 0 END"),
-            ),
             last_event: sql(&format!(
                 "SELECT MAX(m) AS last_ts FROM (
                     SELECT MAX(last_seen) AS m FROM rollup_ip_hour WHERE hour = (
@@ -167,27 +424,7 @@ impl Queries {
                      WHERE {edges} GROUP BY e.sensor"
                 ),
             ),
-            top_all: [
-                "SELECT country_code AS k, country AS name, events AS n FROM total_countries
-                 ORDER BY n DESC, k LIMIT ?"
-                    .into(),
-                format!(
-                    "SELECT {asn} AS k, org AS name, events AS n FROM total_asns
-                     ORDER BY n DESC, k LIMIT ?",
-                    asn = b.text("asn"),
-                ),
-                "SELECT user_name AS k, NULL AS name, events AS n FROM total_users
-                 ORDER BY n DESC, k LIMIT ?"
-                    .into(),
-                "SELECT ip AS k, NULL AS name, events AS n FROM ips ORDER BY n DESC, k LIMIT ?"
-                    .into(),
-            ]
-            .map(|text| sql(&text)),
-            markers_all: sql(
-                "SELECT ip, lat, lon, country_code, events, failures, successes, probes,
-                        last_seen, last_sensor, starred FROM ips",
-            ),
-            markers_window: sql(&format!(
+            markers: sql(&format!(
                 "SELECT {marker_columns}, {events} AS events, {failures} AS failures,
                         {successes} AS successes, {probes} AS probes, MAX(t.last_seen) AS last_seen
                  FROM (
@@ -210,68 +447,53 @@ impl Queries {
                 raw_successes = share(&IS_SUCCESS.replace("kind", "e.kind"), "e.count"),
                 raw_probes = share(&IS_PROBE.replace("kind", "e.kind"), "e.count"),
             )),
-            ip_row: sql("SELECT * FROM ips WHERE ip = ?"),
-            ip_kinds: sql(&format!(
-                "SELECT kind, {n} AS n FROM events WHERE ip = ? GROUP BY kind ORDER BY kind",
-                n = b.sum("count"),
-            )),
-            ip_users: sql(&format!(
-                "SELECT user_name, {n} AS n FROM events WHERE ip = ? AND user_name IS NOT NULL
-                 GROUP BY user_name ORDER BY n DESC, user_name LIMIT 100",
-                n = b.sum("count"),
-            )),
-            ip_sensors: sql(&format!(
-                "SELECT sensor, {n} AS n FROM events WHERE ip = ?
-                 GROUP BY sensor ORDER BY n DESC, sensor",
-                n = b.sum("count"),
-            )),
-            ip_hosts: sql(
-                "SELECT DISTINCT host FROM events WHERE ip = ? AND host IS NOT NULL ORDER BY host",
-            ),
-            ip_recent: sql(&format!(
-                "{EVENT_SELECT} WHERE e.ip = ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
-            )),
-            recent: sql(&format!(
-                "{EVENT_SELECT} WHERE e.ts >= ? AND e.ts < ? ORDER BY e.ts DESC, e.seq DESC LIMIT ?"
-            )),
-            prune_events: sql(&b.delete_limited("events", "seq", "ts")),
-            prune_rollups: [
-                "rollup_hour",
-                "rollup_user_hour",
-                "rollup_asn_hour",
-                "rollup_ip_hour",
-            ]
-            .iter()
-            .map(|table| sql(&b.delete_limited(table, "hour", "hour")))
-            .collect(),
-            set_starred: sql("UPDATE ips SET starred = ? WHERE ip = ?"),
-            set_note: sql("UPDATE ips SET note = ? WHERE ip = ?"),
-            ping: "SELECT 1".into(),
-            // A name is taken over only when its sensor is revoked.
-            renew_sensor: sql(
-                "UPDATE sensors SET token_sha256 = ?, lat = ?, lon = ?, created = ?,
-                    revoked_at = NULL, last_seen = NULL, lines_read = NULL, events = NULL,
-                    unmatched = NULL, version = NULL, spool_bytes = NULL,
-                    spool_batches = NULL, dropped_events = NULL
-                 WHERE name = ? AND revoked_at IS NOT NULL",
-            ),
-            insert_sensor: sql(
-                "INSERT INTO sensors (token_sha256, lat, lon, created, name) VALUES (?, ?, ?, ?, ?)",
-            ),
-            list_sensors: format!("SELECT {SENSOR_COLUMNS} FROM sensors ORDER BY name"),
-            revoke_sensor: sql(
-                "UPDATE sensors SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-            ),
-            sensor_for_token: sql(&format!(
-                "SELECT {SENSOR_COLUMNS} FROM sensors WHERE token_sha256 = ? AND revoked_at IS NULL"
-            )),
-            touch_sensor: sql("UPDATE sensors SET last_seen = ?,
-                    lines_read = COALESCE(?, lines_read), events = COALESCE(?, events),
-                    unmatched = COALESCE(?, unmatched), version = COALESCE(?, version),
-                    spool_bytes = COALESCE(?, spool_bytes),
-                    spool_batches = COALESCE(?, spool_batches),
-                    dropped_events = COALESCE(?, dropped_events)
-                 WHERE name = ?"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statements(w: Windowed<&str>) -> [&str; 10] {
+        [
+            w.by_hour_kind,
+            w.places,
+            w.countries,
+            w.last_event,
+            w.markers,
+            w.top_countries,
+            w.top_asns,
+            w.top_users,
+            w.top_ips,
+            w.top_sensors,
+        ]
+    }
+
+    #[test]
+    fn a_narrowing_binds_its_values_after_the_span_and_before_a_top_lists_length() {
+        let q = Queries::new(Backend::Sqlite);
+        for (narrowing, extra) in [
+            (Narrowing::None, 0),
+            (Narrowing::Sensor, 1),
+            (Narrowing::Country, 1),
+            (Narrowing::Both, 2),
+        ] {
+            for (i, sql) in statements(q.windowed(narrowing)).into_iter().enumerate() {
+                let length = usize::from(i >= 5);
+                assert_eq!(sql.matches('?').count(), 6 + extra + length, "{sql}");
+            }
+        }
+        let q = Queries::new(Backend::Postgres);
+        for sql in statements(q.windowed(Narrowing::Both)) {
+            assert!(sql.contains("e.ts < $6)) AND e.sensor = $7 AND"), "{sql}");
+            assert!(sql.contains("country_code = $8)"), "{sql}");
+        }
+        for sql in statements(q.windowed(Narrowing::None)) {
+            assert!(
+                !sql.contains("e.sensor = $") && !sql.contains("e.ip IN"),
+                "{sql}"
+            );
         }
     }
 }

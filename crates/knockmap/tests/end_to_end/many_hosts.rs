@@ -259,6 +259,112 @@ async fn remote_batches_are_authenticated_validated_and_stored_once() {
     assert_eq!(status, 401);
 }
 
+#[tokio::test]
+async fn stats_and_markers_narrow_to_a_sensor_and_a_country() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("auth.log");
+    append(
+        &log,
+        &[
+            "2026-11-21T10:00:00.000000+00:00 web-01 sshd-session[1]: Failed password for root from 175.16.199.0 port 4000 ssh2",
+            "2026-11-21T10:00:01.000000+00:00 web-01 sshd-session[2]: Failed password for root from 81.2.69.142 port 4001 ssh2",
+            "2026-11-21T10:00:02.000000+00:00 web-01 sshd-session[3]: Invalid user admin from 2001:db8::1 port 2222",
+        ],
+    );
+    let server = Server::start(dir.path(), &log);
+    let token = create_token(dir.path(), "edge-1", None);
+    let (status, _) = ingest(&server, Some(&token), batch([0, 1, 2]), false).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.wait_for_events(6).await["events"], 6);
+
+    // One sensor: only what it read, counted and listed as such.
+    let (status, stats) = server.get("/api/v1/stats?sensor=edge-1").await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(
+        (&stats["events"], &stats["unique_ips"], &stats["countries"]),
+        (&json!(3), &json!(1), &json!(1)),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["top_sensors"],
+        json!([{"key": "edge-1", "count": 3}]),
+        "{stats}"
+    );
+    // One country, in any case: both sensors' events from the British address.
+    let (_, stats) = server.get("/api/v1/stats?country=gb").await;
+    assert_eq!(
+        (&stats["events"], &stats["unique_ips"]),
+        (&json!(4), &json!(1))
+    );
+    assert_eq!(stats["top_countries"][0]["key"], "GB", "{stats}");
+    assert_eq!(
+        stats["top_sensors"].as_array().map(Vec::len),
+        Some(2),
+        "{stats}"
+    );
+    // Both at once.
+    let (_, stats) = server.get("/api/v1/stats?sensor=local&country=GB").await;
+    assert_eq!(stats["events"], 1, "{stats}");
+    assert_eq!(stats["last_event"], "2026-11-21T10:00:01Z", "{stats}");
+    // A valid country nobody came from: zeros.
+    let (status, stats) = server.get("/api/v1/stats?country=zz").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&stats["events"], &stats["last_event"]),
+        (&json!(0), &Value::Null)
+    );
+    assert_eq!(stats["top_ips"], json!([]), "{stats}");
+
+    let (_, markers) = server.get("/api/v1/markers?country=CN").await;
+    let located = markers["markers"].as_array().expect("markers");
+    assert_eq!(located.len(), 1, "{markers}");
+    assert_eq!(located[0]["ip"], "175.16.199.0");
+    assert_eq!(markers["unlocated"], json!([]), "{markers}");
+    let (_, markers) = server.get("/api/v1/markers?sensor=edge-1").await;
+    assert_eq!(
+        (
+            &markers["markers"][0]["ip"],
+            &markers["markers"][0]["events"]
+        ),
+        (&json!("81.2.69.142"), &json!(3)),
+        "{markers}"
+    );
+    assert_eq!(markers["markers"].as_array().map(Vec::len), Some(1));
+    let (_, markers) = server.get("/api/v1/markers?sensor=local").await;
+    assert_eq!(markers["unlocated"][0]["ip"], "2001:db8::1", "{markers}");
+
+    // Bad filters: 400 with a clear message.
+    for (query, message) in [
+        ("stats?country=GBR", "two-letter"),
+        ("stats?country=", "country must not be empty"),
+        ("stats?sensor=", "sensor must not be empty"),
+        ("markers?country=1x", "two-letter"),
+        ("markers?sensor=", "sensor must not be empty"),
+    ] {
+        let (status, error) = server.get(&format!("/api/v1/{query}")).await;
+        assert_eq!(status, 400, "{query}: {error}");
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{query}: {error}"
+        );
+    }
+    let long = "s".repeat(201);
+    let (status, error) = server.get(&format!("/api/v1/stats?sensor={long}")).await;
+    assert_eq!(status, 400, "{error}");
+
+    // The latest events are not narrowed.
+    let (status, recent) = server.get("/api/v1/recent?sensor=edge-1&country=CN").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        recent["events"].as_array().map(Vec::len),
+        Some(6),
+        "{recent}"
+    );
+}
+
 /// A `knockmap sensor` process, killed (SIGKILL) when dropped.
 pub(super) struct Sensor {
     child: Child,

@@ -134,7 +134,7 @@ async fn check_equivalence(seed: u64, shape: &Shape, max_rows: usize) {
     for round in 0..shape.batches {
         let len = rng.below(shape.max_batch + 1);
         let batch: Vec<NewEvent> = (0..len).map(|_| random_event(&mut rng, shape)).collect();
-        let got = ingest_in_chunks(&batch_db, Backend::Sqlite, &batch, max_rows)
+        let (got, _) = ingest_in_chunks(&batch_db, Backend::Sqlite, &batch, max_rows)
             .await
             .expect("batch ingest");
         let want = reference::ingest(&reference_db, &batch)
