@@ -24,6 +24,7 @@ conformance!(
     addresses_are_starred_and_annotated,
     hostile_text_is_stored_exactly,
     concurrent_sensors_lose_nothing_while_the_dashboard_reads,
+    the_summary_stays_exact_under_concurrent_sensors,
     a_newer_schema_is_refused,
     a_place_can_follow_an_unlocated_address,
     windows_of_any_length_agree_with_the_events,
@@ -532,7 +533,20 @@ async fn hostile_text_is_stored_exactly(db: TestDb) {
 }
 
 async fn concurrent_sensors_lose_nothing_while_the_dashboard_reads(db: TestDb) {
+    concurrent_writes_and_reads(db, false).await
+}
+
+async fn the_summary_stays_exact_under_concurrent_sensors(db: TestDb) {
+    concurrent_writes_and_reads(db, true).await
+}
+
+/// Four sensors resend their batches while the dashboard reads, answered by the SQL statements
+/// or (`summary`) by the in-memory summary kept current by the writes.
+async fn concurrent_writes_and_reads(db: TestDb, summary: bool) {
     let store = std::sync::Arc::new(db.open().await);
+    if summary {
+        store.load_summary().await.expect("load the summary");
+    }
     const SENSORS: u64 = 4;
     const BATCHES: u64 = 12;
     const PER_BATCH: u64 = 50;
@@ -605,6 +619,18 @@ async fn concurrent_sensors_lose_nothing_while_the_dashboard_reads(db: TestDb) {
         SENSORS * per_sensor,
         "the per-address totals agree with the events"
     );
+    if summary {
+        let (stats, markers) = store
+            .summary_answers(&Window::default())
+            .await
+            .expect("summary")
+            .expect("the summary is current once the writers are done");
+        assert_eq!(stats.events, SENSORS * per_sensor);
+        assert_eq!(
+            markers.markers.iter().map(|m| m.events).sum::<u64>(),
+            SENSORS * per_sensor
+        );
+    }
 }
 
 async fn a_newer_schema_is_refused(db: TestDb) {

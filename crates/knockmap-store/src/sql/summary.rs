@@ -29,6 +29,11 @@ pub use digest::Digest;
 /// process's own commits to be applied, short enough that another writer's are soon seen.
 const LAG_BEFORE_RELOAD: Duration = Duration::from_secs(2);
 
+/// While another process keeps writing (a long import), loads follow each other no closer
+/// than this many times the last load's duration, so that the server spends most of its time
+/// serving rather than loading.
+const RELOAD_SPACING: u32 = 4;
+
 /// A committed write, as the summary applies it.
 #[derive(Debug)]
 pub enum Change {
@@ -58,6 +63,8 @@ struct Control {
     pruned: (Option<i64>, Option<i64>),
     /// Since when queries found the summary behind the database.
     behind_since: Option<Instant>,
+    /// When the last load finished and how long it took.
+    last_load: Option<(Instant, Duration)>,
 }
 
 /// The summary and its bookkeeping. Locks are taken in the order `loader`, `control`,
@@ -108,6 +115,7 @@ impl Summary {
             "statistics summary loaded into memory"
         );
         c.behind_since = None;
+        c.last_load = Some((Instant::now(), started.elapsed()));
         *self.digest.write().unwrap_or_else(PoisonError::into_inner) = Some(d);
         Ok(())
     }
@@ -204,8 +212,11 @@ impl Summary {
             return Lookup::Unavailable { reload: false };
         }
         let since = *c.behind_since.get_or_insert_with(Instant::now);
+        let spaced = c
+            .last_load
+            .is_none_or(|(finished, took)| finished.elapsed() >= took * RELOAD_SPACING);
         Lookup::Unavailable {
-            reload: since.elapsed() >= LAG_BEFORE_RELOAD,
+            reload: since.elapsed() >= LAG_BEFORE_RELOAD && spaced,
         }
     }
 }

@@ -120,16 +120,34 @@ impl Sums {
     }
 }
 
-/// Adds up a window. `all` skips what the all-time totals answer instead.
-fn sum(d: &Digest, span: &Span, all: bool) -> Sums {
+/// What a window's sums are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Statistics of a bounded window: everything.
+    Everything,
+    /// Statistics of all time: totals, series and sensors (the all-time totals answer the
+    /// rest).
+    KindsOnly,
+    /// The map: per-address sums only.
+    AddressesOnly,
+}
+
+/// Adds up a window.
+fn sum(d: &Digest, span: &Span, need: Need) -> Sums {
     let mut sums = Sums::new(d);
     let (from, to) = span.hours;
     if from < to {
         for (&h, hour) in d.hours.range(from..to) {
+            if need == Need::AddressesOnly {
+                for ip in &hour.ips {
+                    sums.add_ip_hour(h, ip);
+                }
+                continue;
+            }
             for &((sensor, kind), n) in &hour.kinds {
                 sums.add_kind(h, sensor, kind, n);
             }
-            if all {
+            if need == Need::KindsOnly {
                 continue;
             }
             for &(country, n) in &hour.countries {
@@ -153,7 +171,7 @@ fn sum(d: &Digest, span: &Span, all: bool) -> Sums {
         for hour in lo.div_euclid(HOUR_MICROS)..=(hi - 1).div_euclid(HOUR_MICROS) {
             for e in d.edges.get(&hour).map(|v| v.as_slice()).unwrap_or_default() {
                 if (lo..hi).contains(&e.ts) {
-                    sums.add_raw(d, e, !all);
+                    sums.add_raw(d, e, need != Need::KindsOnly);
                 }
             }
         }
@@ -195,7 +213,15 @@ fn by_events(a: &(u64, &str), b: &(u64, &str)) -> Ordering {
 /// [`crate::Store::stats`] from the digest; `newest_raw` is the newest raw event of the window,
 /// which the database finds with one index step.
 pub fn stats(d: &Digest, span: &Span, all: bool, newest_raw: Option<i64>) -> Result<Stats> {
-    let sums = sum(d, span, all);
+    let sums = sum(
+        d,
+        span,
+        if all {
+            Need::KindsOnly
+        } else {
+            Need::Everything
+        },
+    );
     // As the `last_event` statement: the raw events, and the newest hour of the aggregates
     // for hours whose raw events were pruned.
     let last_event = newest_raw
@@ -311,7 +337,7 @@ pub fn markers(d: &Digest, span: &Span, all: bool) -> Result<Markers> {
     let tallies: Vec<Tally> = if all {
         d.addresses.iter().map(|a| a.total).collect()
     } else {
-        sum(d, span, false)
+        sum(d, span, Need::AddressesOnly)
             .ips
             .into_iter()
             .map(|s| s.tally)
