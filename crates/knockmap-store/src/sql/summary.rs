@@ -34,6 +34,11 @@ const LAG_BEFORE_RELOAD: Duration = Duration::from_secs(2);
 /// serving rather than loading.
 const RELOAD_SPACING: u32 = 4;
 
+/// Changes kept waiting behind a gap in the write counter. A gap means another process wrote;
+/// a query asks for a reload soon after, but if none comes, the summary is dropped rather than
+/// collecting changes it cannot apply.
+const MAX_PENDING: usize = 1024;
+
 /// A committed write, as the summary applies it.
 #[derive(Debug)]
 pub enum Change {
@@ -65,6 +70,21 @@ struct Control {
     behind_since: Option<Instant>,
     /// When the last load finished and how long it took.
     last_load: Option<(Instant, Duration)>,
+    /// Whether a query has asked for a load that has not run yet.
+    reload_requested: bool,
+}
+
+impl Control {
+    /// Whether a query may ask for a load now (and, if so, records that it did).
+    fn ask_for_reload(&mut self, behind_long_enough: bool) -> bool {
+        let spaced = self
+            .last_load
+            .is_none_or(|(finished, took)| finished.elapsed() >= took * RELOAD_SPACING);
+        let ask =
+            self.enabled && !self.loading && !self.reload_requested && behind_long_enough && spaced;
+        self.reload_requested |= ask;
+        ask
+    }
 }
 
 /// The summary and its bookkeeping. Locks are taken in the order `loader`, `control`,
@@ -90,10 +110,12 @@ impl Summary {
     /// then on. Concurrent calls load once.
     pub async fn load(&self, pool: &AnyPool, b: Backend) -> Result<()> {
         let _one_at_a_time = self.loader.lock().await;
-        let current = super::generation::current(pool).await?;
+        let current = super::generation::current(pool).await;
         {
             let mut c = lock(&self.control);
             c.enabled = true;
+            c.reload_requested = false;
+            let current = current?;
             let digest = self.digest.read().unwrap_or_else(PoisonError::into_inner);
             if digest.as_ref().is_some_and(|d| d.generation == current) {
                 return Ok(());
@@ -126,13 +148,20 @@ impl Summary {
         if !c.enabled {
             return;
         }
-        c.pending.insert(generation, change);
         if c.loading {
+            c.pending.insert(generation, change);
             return;
         }
         let mut digest = self.digest.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(d) = digest.as_mut() {
-            drain(&mut c.pending, d);
+        // Without a summary the next load reads the change from the database.
+        let Some(d) = digest.as_mut() else {
+            return;
+        };
+        c.pending.insert(generation, change);
+        drain(&mut c.pending, d);
+        if c.pending.len() > MAX_PENDING {
+            *digest = None;
+            c.pending.clear();
         }
     }
 
@@ -197,7 +226,9 @@ impl Summary {
         let mut c = lock(&self.control);
         let digest = self.digest.read().unwrap_or_else(PoisonError::into_inner);
         let Some(d) = digest.as_ref() else {
-            return Lookup::Unavailable { reload: false };
+            return Lookup::Unavailable {
+                reload: c.ask_for_reload(true),
+            };
         };
         if d.generation == generation {
             c.behind_since = None;
@@ -208,15 +239,9 @@ impl Summary {
             drop(c);
             return Lookup::Answered(f(d));
         }
-        if c.loading {
-            return Lookup::Unavailable { reload: false };
-        }
         let since = *c.behind_since.get_or_insert_with(Instant::now);
-        let spaced = c
-            .last_load
-            .is_none_or(|(finished, took)| finished.elapsed() >= took * RELOAD_SPACING);
         Lookup::Unavailable {
-            reload: since.elapsed() >= LAG_BEFORE_RELOAD && spaced,
+            reload: c.ask_for_reload(since.elapsed() >= LAG_BEFORE_RELOAD),
         }
     }
 }
@@ -230,5 +255,57 @@ fn drain(pending: &mut BTreeMap<i64, Change>, d: &mut Digest) {
             Change::Star(ip, starred) => d.set_starred(&ip, starred),
         }
         d.generation += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A summary that was loaded at write counter 0.
+    fn loaded() -> Summary {
+        let summary = Summary::default();
+        lock(&summary.control).enabled = true;
+        *summary.digest.write().expect("lock") = Some(Digest::default());
+        summary
+    }
+
+    fn star(ip: &str) -> Change {
+        Change::Star(ip.into(), true)
+    }
+
+    #[test]
+    fn changes_apply_in_counter_order_whatever_order_they_commit_in() {
+        let summary = loaded();
+        summary.apply(2, star("192.0.2.2"));
+        assert!(matches!(
+            summary.answer(2, &[], |_| ()),
+            Lookup::Unavailable { reload: false }
+        ));
+        summary.apply(1, star("192.0.2.1"));
+        assert!(matches!(
+            summary.answer(2, &[], |_| ()),
+            Lookup::Answered(())
+        ));
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_drops_the_summary_and_asks_for_a_load_once() {
+        let summary = loaded();
+        // Change 1 was another process's: changes 2… can never be applied.
+        for generation in 2..(MAX_PENDING as i64 + 3) {
+            summary.apply(generation, star("192.0.2.9"));
+        }
+        assert!(summary.digest.read().expect("lock").is_none());
+        assert!(lock(&summary.control).pending.is_empty());
+        let asks = (0..3)
+            .filter(|_| {
+                matches!(
+                    summary.answer(9_999, &[], |_| ()),
+                    Lookup::Unavailable { reload: true }
+                )
+            })
+            .count();
+        assert_eq!(asks, 1, "one load is asked for, not one per query");
     }
 }
