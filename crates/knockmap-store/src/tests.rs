@@ -854,25 +854,7 @@ async fn windows_of_any_length_agree_with_the_events(db: TestDb) {
     let store = db.open().await;
     let mut rng = Rng(7);
     let start = 1_795_000_000i64; // 2026-11-18T…
-    let users = ["root", "admin", "ubuntu", "postgres", "test"];
-    let events: Vec<NewEvent> = (0..600)
-        .map(|i| {
-            let ts = Timestamp::from_second(start + rng.below(3 * 86_400) as i64).expect("time");
-            let kind = Kind::ALL[rng.below(Kind::ALL.len() as u64) as usize];
-            let mut e = Event::new(ts, kind);
-            let ip = (rng.below(10) != 0).then(|| format!("198.51.100.{}", rng.below(8)));
-            e.ip = ip.as_ref().map(|ip| ip.parse().expect("address"));
-            e.user = (rng.below(4) != 0).then(|| users[rng.below(5) as usize].to_string());
-            e.count = 1 + rng.below(3) as u32;
-            let sensor = format!("s{}", rng.below(3));
-            NewEvent {
-                id: EventId::from_origin(&sensor, "fp", i),
-                geo: ip.as_deref().map(place_of).unwrap_or_default(),
-                sensor,
-                event: e,
-            }
-        })
-        .collect();
+    let events = scattered_events(&mut rng, start, 0..600);
     for batch in events.chunks(97) {
         store.ingest(batch).await.expect("ingest");
     }
@@ -937,28 +919,27 @@ async fn windows_of_any_length_agree_with_the_events(db: TestDb) {
     }
 }
 
-/// Events over three days from eight addresses in three countries (two unlocated), three
-/// sensors and five user names, some without an address.
-fn scattered_events(rng: &mut Rng, start: i64, n: u64) -> Vec<NewEvent> {
+/// Events numbered `ids` over the three days from `start`: eight addresses in three
+/// countries (two unlocated), three sensors and five user names, some without an address.
+fn scattered_events(rng: &mut Rng, start: i64, ids: std::ops::Range<u64>) -> Vec<NewEvent> {
     let users = ["root", "admin", "ubuntu", "postgres", "test"];
-    (0..n)
-        .map(|i| {
-            let ts = Timestamp::from_second(start + rng.below(3 * 86_400) as i64).expect("time");
-            let kind = Kind::ALL[rng.below(Kind::ALL.len() as u64) as usize];
-            let mut e = Event::new(ts, kind);
-            let ip = (rng.below(10) != 0).then(|| format!("198.51.100.{}", rng.below(8)));
-            e.ip = ip.as_ref().map(|ip| ip.parse().expect("address"));
-            e.user = (rng.below(4) != 0).then(|| users[rng.below(5) as usize].to_string());
-            e.count = 1 + rng.below(3) as u32;
-            let sensor = format!("s{}", rng.below(3));
-            NewEvent {
-                id: EventId::from_origin(&sensor, "fp", i),
-                geo: ip.as_deref().map(place_of).unwrap_or_default(),
-                sensor,
-                event: e,
-            }
-        })
-        .collect()
+    ids.map(|i| {
+        let ts = Timestamp::from_second(start + rng.below(3 * 86_400) as i64).expect("time");
+        let kind = Kind::ALL[rng.below(Kind::ALL.len() as u64) as usize];
+        let mut e = Event::new(ts, kind);
+        let ip = (rng.below(10) != 0).then(|| format!("198.51.100.{}", rng.below(8)));
+        e.ip = ip.as_ref().map(|ip| ip.parse().expect("address"));
+        e.user = (rng.below(4) != 0).then(|| users[rng.below(5) as usize].to_string());
+        e.count = 1 + rng.below(3) as u32;
+        let sensor = format!("s{}", rng.below(3));
+        NewEvent {
+            id: EventId::from_origin(&sensor, "fp", i),
+            geo: ip.as_deref().map(place_of).unwrap_or_default(),
+            sensor,
+            event: e,
+        }
+    })
+    .collect()
 }
 
 /// Whether `filter` lets an event through: its sensor, and its address's country (codes
@@ -1003,7 +984,7 @@ async fn filters_narrow_statistics_and_the_map(db: TestDb) {
     let store = db.open().await;
     let mut rng = Rng(11);
     let start = 1_795_000_000i64;
-    let events = scattered_events(&mut rng, start, 600);
+    let events = scattered_events(&mut rng, start, 0..600);
     for batch in events.chunks(97) {
         store.ingest(batch).await.expect("ingest");
     }
