@@ -107,11 +107,11 @@ impl SqlStore {
         let scope = Scope::of(window, filter);
         let sql = self.sql.windowed(scope.narrowing());
         let all = scope.reads_totals(window);
-        let (totals, series) = self.totals_and_series(&scope, sql.by_hour_kind).await?;
-        let (unique_ips, countries, unlocated_ips) = self.places(&scope, &sql, all).await?;
-        let last_event = self.newest_event(window, &scope, sql.last_event).await?;
+        let (totals, series) = self.totals_and_series(&scope, &sql.by_hour_kind).await?;
+        let (unique_ips, countries, unlocated_ips) = self.places(&scope, sql, all).await?;
+        let last_event = self.newest_event(window, &scope, &sql.last_event).await?;
         let [top_countries, top_asns, top_users, top_ips, top_sensors] =
-            self.top_lists(&scope, &sql, all).await?;
+            self.top_lists(&scope, sql, all).await?;
         Ok(Stats {
             events: totals.events,
             attempts: totals.attempts,
@@ -174,7 +174,7 @@ impl SqlStore {
     async fn places(
         &self,
         scope: &Scope<'_>,
-        sql: &Windowed<&str>,
+        sql: &Windowed,
         all: bool,
     ) -> Result<(u64, u64, u64)> {
         if all {
@@ -188,11 +188,11 @@ impl SqlStore {
             ));
         }
         let row = scope
-            .bind(sqlx::query(sql.places))
+            .bind(sqlx::query(&sql.places))
             .fetch_one(&self.pool)
             .await?;
         let countries = scope
-            .bind(sqlx::query(sql.countries))
+            .bind(sqlx::query(&sql.countries))
             .fetch_one(&self.pool)
             .await?;
         Ok((
@@ -227,16 +227,16 @@ impl SqlStore {
     async fn top_lists(
         &self,
         scope: &Scope<'_>,
-        sql: &Windowed<&str>,
+        sql: &Windowed,
         all: bool,
     ) -> Result<[Vec<TopEntry>; 5]> {
         let mut tops = Vec::with_capacity(5);
         let windowed = [
-            sql.top_countries,
-            sql.top_asns,
-            sql.top_users,
-            sql.top_ips,
-            sql.top_sensors,
+            &sql.top_countries,
+            &sql.top_asns,
+            &sql.top_users,
+            &sql.top_ips,
+            &sql.top_sensors,
         ];
         for (i, windowed) in windowed.into_iter().enumerate() {
             // Sensors are few, their hours are cheap: they have no all-time statement.
@@ -264,7 +264,7 @@ impl SqlStore {
                 .await?
         } else {
             scope
-                .bind(sqlx::query(self.sql.windowed(scope.narrowing()).markers))
+                .bind(sqlx::query(&self.sql.windowed(scope.narrowing()).markers))
                 .fetch_all(&self.pool)
                 .await?
         };

@@ -8,31 +8,15 @@ use super::{IS_FAILURE, IS_PROBE, IS_SUCCESS};
 /// Every fixed statement, in the backend's dialect.
 #[derive(Debug, Clone)]
 pub struct Queries {
-    // The unfiltered windowed statements, `by_hour_kind` to `markers_window`, are those of
-    // [`Windowed`] for [`Narrowing::None`].
-    /// `hour, kind, n` for the window: totals and the series.
-    pub by_hour_kind: String,
-    /// `unique_ips, unlocated` for a bounded window.
-    pub places: String,
-    /// `countries` for a bounded window.
-    pub countries: String,
-    /// The same for all time, from the per-address rows.
+    /// The windowed statements, one set per [`Narrowing`] (see [`Queries::windowed`]).
+    windowed: [Windowed; 4],
+    /// `unique_ips, countries, unlocated` for all time, from the per-address rows.
     pub places_all: String,
-    /// `last_ts`, the newest event in the window.
-    pub last_event: String,
     /// `ts` of the newest raw event in `[?, ?)`: one step down the time index.
     pub newest_raw: String,
-    pub top_countries: String,
-    pub top_asns: String,
-    pub top_users: String,
-    pub top_ips: String,
-    pub top_sensors: String,
     /// The top lists of the "all" window, from the all-time totals.
     pub top_all: [String; 4],
     pub markers_all: String,
-    pub markers_window: String,
-    /// The windowed statements narrowed by a filter (see [`Narrowed`]).
-    pub narrowed: Narrowed,
     pub ip_row: String,
     pub ip_kinds: String,
     pub ip_users: String,
@@ -59,37 +43,11 @@ impl Queries {
     /// The statements for `b`.
     pub fn new(b: Backend) -> Queries {
         let sql = |text: &str| b.sql(text).into_owned();
-        let Windowed {
-            by_hour_kind,
-            places,
-            countries,
-            last_event,
-            top_countries,
-            top_asns,
-            top_users,
-            top_ips,
-            top_sensors,
-            markers: markers_window,
-        } = Windowed::new(b, Narrowing::None);
         Queries {
-            by_hour_kind,
-            places,
-            countries,
-            last_event,
+            windowed: Narrowing::ALL.map(|narrowing| Windowed::new(b, narrowing)),
             newest_raw: sql(
                 "SELECT ts FROM events WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 1",
             ),
-            top_countries,
-            top_asns,
-            top_users,
-            top_ips,
-            top_sensors,
-            markers_window,
-            narrowed: Narrowed {
-                sensor: Windowed::new(b, Narrowing::Sensor),
-                country: Windowed::new(b, Narrowing::Country),
-                both: Windowed::new(b, Narrowing::Both),
-            },
             places_all: format!(
                 "SELECT COUNT(*) AS unique_ips, COUNT(DISTINCT country_code) AS countries,
                         {unlocated} AS unlocated FROM ips",
@@ -184,24 +142,8 @@ impl Queries {
 
 impl Queries {
     /// The windowed statements for `narrowing`.
-    pub fn windowed(&self, narrowing: Narrowing) -> Windowed<&str> {
-        match narrowing {
-            Narrowing::None => Windowed {
-                by_hour_kind: &self.by_hour_kind,
-                places: &self.places,
-                countries: &self.countries,
-                last_event: &self.last_event,
-                top_countries: &self.top_countries,
-                top_asns: &self.top_asns,
-                top_users: &self.top_users,
-                top_ips: &self.top_ips,
-                top_sensors: &self.top_sensors,
-                markers: &self.markers_window,
-            },
-            Narrowing::Sensor => self.narrowed.sensor.as_str(),
-            Narrowing::Country => self.narrowed.country.as_str(),
-            Narrowing::Both => self.narrowed.both.as_str(),
-        }
+    pub fn windowed(&self, narrowing: Narrowing) -> &Windowed {
+        &self.windowed[narrowing as usize]
     }
 }
 
@@ -211,29 +153,29 @@ impl Queries {
 /// window's edges (see `Span`), the values of the narrowing (sensor, then country code), and
 /// for the top lists their length.
 #[derive(Debug, Clone)]
-pub struct Windowed<S = String> {
+pub struct Windowed {
     /// `hour, kind, n`: totals and the series.
-    pub by_hour_kind: S,
+    pub by_hour_kind: String,
     /// `unique_ips, unlocated`.
-    pub places: S,
+    pub places: String,
     /// `countries`.
-    pub countries: S,
+    pub countries: String,
     /// `last_ts`, the newest event.
-    pub last_event: S,
+    pub last_event: String,
     /// Top lists: `k, name, n`, most first.
-    pub top_countries: S,
-    pub top_asns: S,
-    pub top_users: S,
-    pub top_ips: S,
-    pub top_sensors: S,
+    pub top_countries: String,
+    pub top_asns: String,
+    pub top_users: String,
+    pub top_ips: String,
+    pub top_sensors: String,
     /// Per-address aggregates with the address's place.
-    pub markers: S,
+    pub markers: String,
 }
 
 /// What a filtered request compares raw events with, besides their time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Narrowing {
-    /// Every event.
+    /// Every event. The rollups answer the window's whole hours.
     None,
     /// Events of one sensor (binds the sensor name).
     Sensor,
@@ -244,6 +186,16 @@ pub enum Narrowing {
 }
 
 impl Narrowing {
+    /// Every narrowing, in declaration order (the index of [`Queries::windowed`]'s sets). The
+    /// rollups have no sensor × country, address or user dimensions, so the narrowed sets
+    /// are bound with an empty hour range and answer from the raw events alone.
+    pub const ALL: [Narrowing; 4] = [
+        Narrowing::None,
+        Narrowing::Sensor,
+        Narrowing::Country,
+        Narrowing::Both,
+    ];
+
     /// The shape of a filter, from which of its parts are set.
     pub fn of(sensor: bool, country: bool) -> Narrowing {
         match (sensor, country) {
@@ -279,36 +231,7 @@ impl Narrowing {
     }
 }
 
-/// The windowed statements of each filtered shape. The rollups have neither sensor × country
-/// nor per-sensor address and user dimensions, so these are bound with an empty hour range
-/// and answer from the raw events alone.
-#[derive(Debug, Clone)]
-pub struct Narrowed {
-    /// [`Narrowing::Sensor`].
-    pub sensor: Windowed,
-    /// [`Narrowing::Country`].
-    pub country: Windowed,
-    /// [`Narrowing::Both`].
-    pub both: Windowed,
-}
-
 impl Windowed {
-    /// The statements, borrowed.
-    fn as_str(&self) -> Windowed<&str> {
-        Windowed {
-            by_hour_kind: &self.by_hour_kind,
-            places: &self.places,
-            countries: &self.countries,
-            last_event: &self.last_event,
-            top_countries: &self.top_countries,
-            top_asns: &self.top_asns,
-            top_users: &self.top_users,
-            top_ips: &self.top_ips,
-            top_sensors: &self.top_sensors,
-            markers: &self.markers,
-        }
-    }
-
     /// The statements for `b`, with the raw events narrowed by `narrowing`.
     fn new(b: Backend, narrowing: Narrowing) -> Windowed {
         let sql = |text: &str| b.sql(text).into_owned();
@@ -455,18 +378,18 @@ impl Windowed {
 mod tests {
     use super::*;
 
-    fn statements(w: Windowed<&str>) -> [&str; 10] {
+    fn statements(w: &Windowed) -> [&str; 10] {
         [
-            w.by_hour_kind,
-            w.places,
-            w.countries,
-            w.last_event,
-            w.markers,
-            w.top_countries,
-            w.top_asns,
-            w.top_users,
-            w.top_ips,
-            w.top_sensors,
+            &w.by_hour_kind,
+            &w.places,
+            &w.countries,
+            &w.last_event,
+            &w.markers,
+            &w.top_countries,
+            &w.top_asns,
+            &w.top_users,
+            &w.top_ips,
+            &w.top_sensors,
         ]
     }
 

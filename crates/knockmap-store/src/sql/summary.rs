@@ -9,7 +9,7 @@
 //! because another process wrote (an import into the same database, a second server), it is
 //! loaded again in the background.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -185,11 +185,10 @@ impl Summary {
         let Some(d) = digest.as_ref() else {
             return Vec::new();
         };
-        let held: HashSet<i64> = d.edges.keys().copied().collect();
         hours
             .iter()
             .copied()
-            .filter(|h| !held.contains(h))
+            .filter(|h| !d.edges.contains_key(h))
             .collect()
     }
 

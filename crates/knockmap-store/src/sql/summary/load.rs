@@ -42,6 +42,19 @@ fn big(row: &AnyRow, column: &str) -> Result<u64> {
     Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
 }
 
+/// Calls `f` on each row of `sql`, as the rows arrive.
+async fn each_row(
+    tx: &mut Transaction<'static, Any>,
+    sql: &str,
+    mut f: impl FnMut(&AnyRow) -> Result<()>,
+) -> Result<()> {
+    let mut rows = sqlx::query(sql).fetch(&mut **tx);
+    while let Some(row) = rows.try_next().await? {
+        f(&row)?;
+    }
+    Ok(())
+}
+
 /// Reads everything the digest holds.
 pub async fn digest(pool: &AnyPool, b: Backend) -> Result<Digest> {
     let mut tx = snapshot(pool, b).await?;
@@ -52,18 +65,17 @@ pub async fn digest(pool: &AnyPool, b: Backend) -> Result<Digest> {
 
     let sql = "SELECT ip, lat, lon, country_code, country, asn, org, last_sensor, starred,
                       failures, successes, probes, last_seen FROM ips";
-    let mut rows = sqlx::query(sql).fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
-        let id = d.address(&required_text(&row, "ip")?);
-        let country = match text(&row, "country_code")? {
-            Some(cc) => d.country(&cc, text(&row, "country")?.as_deref()),
+    each_row(&mut tx, sql, |row| {
+        let id = d.address(&required_text(row, "ip")?);
+        let country = match text(row, "country_code")? {
+            Some(cc) => d.country(&cc, text(row, "country")?.as_deref()),
             None => NONE,
         };
-        let asn = number(&row, "asn")?.and_then(|a| u32::try_from(a).ok());
+        let asn = number(row, "asn")?.and_then(|a| u32::try_from(a).ok());
         if let Some(asn) = asn {
-            d.org(asn, text(&row, "org")?.as_deref());
+            d.org(asn, text(row, "org")?.as_deref());
         }
-        let last_sensor = match text(&row, "last_sensor")? {
+        let last_sensor = match text(row, "last_sensor")? {
             Some(s) => d.sensors.intern(&s.into_boxed_str()),
             None => NONE,
         };
@@ -73,101 +85,106 @@ pub async fn digest(pool: &AnyPool, b: Backend) -> Result<Digest> {
         a.country = country;
         a.asn = asn;
         a.last_sensor = last_sensor;
-        a.starred = flag(&row, "starred")?.unwrap_or(false);
+        a.starred = flag(row, "starred")?.unwrap_or(false);
         a.total = Tally {
-            failures: big(&row, "failures")?,
-            successes: big(&row, "successes")?,
-            probes: big(&row, "probes")?,
+            failures: big(row, "failures")?,
+            successes: big(row, "successes")?,
+            probes: big(row, "probes")?,
             last_seen: row.try_get("last_seen")?,
         };
-    }
-    drop(rows);
+        Ok(())
+    })
+    .await?;
 
-    let mut rows =
-        sqlx::query("SELECT hour, sensor, kind, events FROM rollup_hour").fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
+    let sql = "SELECT hour, sensor, kind, events FROM rollup_hour";
+    each_row(&mut tx, sql, |row| {
         let sensor = d
             .sensors
-            .intern(&required_text(&row, "sensor")?.into_boxed_str());
-        let kind = kind_of(&row)?;
+            .intern(&required_text(row, "sensor")?.into_boxed_str());
+        let kind = kind_of(row)?;
         let hour = d.hours.entry(row.try_get("hour")?).or_default();
-        hour.kinds.push(((sensor, kind), big(&row, "events")?));
-    }
-    drop(rows);
+        hour.kinds.push(((sensor, kind), big(row, "events")?));
+        Ok(())
+    })
+    .await?;
 
     let sql = "SELECT hour, country_code, country, events FROM rollup_country_hour";
-    let mut rows = sqlx::query(sql).fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
-        let name = text(&row, "country")?;
-        let country = d.country(&required_text(&row, "country_code")?, name.as_deref());
+    each_row(&mut tx, sql, |row| {
+        let name = text(row, "country")?;
+        let country = d.country(&required_text(row, "country_code")?, name.as_deref());
         let hour = d.hours.entry(row.try_get("hour")?).or_default();
-        hour.countries.push((country, big(&row, "events")?));
-    }
-    drop(rows);
+        hour.countries.push((country, big(row, "events")?));
+        Ok(())
+    })
+    .await?;
 
     let sql = "SELECT hour, user_name, events FROM rollup_user_hour";
-    let mut rows = sqlx::query(sql).fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
+    each_row(&mut tx, sql, |row| {
         let user = d
             .users
-            .intern(&required_text(&row, "user_name")?.into_boxed_str());
+            .intern(&required_text(row, "user_name")?.into_boxed_str());
         let hour = d.hours.entry(row.try_get("hour")?).or_default();
-        hour.users.push((user, big(&row, "events")?));
-    }
-    drop(rows);
+        hour.users.push((user, big(row, "events")?));
+        Ok(())
+    })
+    .await?;
 
     let sql = "SELECT hour, asn, org, events FROM rollup_asn_hour";
-    let mut rows = sqlx::query(sql).fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
+    each_row(&mut tx, sql, |row| {
         let asn = u32::try_from(row.try_get::<i64, _>("asn")?).unwrap_or(u32::MAX);
-        d.org(asn, text(&row, "org")?.as_deref());
+        d.org(asn, text(row, "org")?.as_deref());
         let hour = d.hours.entry(row.try_get("hour")?).or_default();
-        hour.asns.push((asn, big(&row, "events")?));
-    }
-    drop(rows);
+        hour.asns.push((asn, big(row, "events")?));
+        Ok(())
+    })
+    .await?;
 
     let sql = "SELECT hour, ip, failures, successes, probes, last_seen, located
                FROM rollup_ip_hour";
-    let mut rows = sqlx::query(sql).fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
-        let ip = d.address(&required_text(&row, "ip")?);
+    each_row(&mut tx, sql, |row| {
+        let ip = d.address(&required_text(row, "ip")?);
         let hour_of: i64 = row.try_get("hour")?;
         let last_seen: i64 = row.try_get("last_seen")?;
         let entry = IpHour {
             ip,
-            failures: small(&row, "failures")?,
-            successes: small(&row, "successes")?,
-            probes: small(&row, "probes")?,
+            failures: small(row, "failures")?,
+            successes: small(row, "successes")?,
+            probes: small(row, "probes")?,
             last: (last_seen - hour_of * HOUR_MICROS).clamp(0, HOUR_MICROS - 1) as u32,
-            located: flag(&row, "located")?.unwrap_or(false),
+            located: flag(row, "located")?.unwrap_or(false),
         };
         d.hours.entry(hour_of).or_default().ips.push(entry);
-    }
-    drop(rows);
+        Ok(())
+    })
+    .await?;
 
-    let mut rows =
-        sqlx::query("SELECT country_code, country, events FROM total_countries").fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
-        let name = text(&row, "country")?;
-        let country = d.country(&required_text(&row, "country_code")?, name.as_deref());
-        d.total_countries.insert(country, big(&row, "events")?);
-    }
-    drop(rows);
-    let mut rows = sqlx::query("SELECT user_name, events FROM total_users").fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
-        let user = d
-            .users
-            .intern(&required_text(&row, "user_name")?.into_boxed_str());
-        *d.total_users.entry(user).or_default() += big(&row, "events")?;
-    }
-    drop(rows);
-    let mut rows = sqlx::query("SELECT asn, org, events FROM total_asns").fetch(&mut *tx);
-    while let Some(row) = rows.try_next().await? {
+    let sql = "SELECT country_code, country, events FROM total_countries";
+    each_row(&mut tx, sql, |row| {
+        let name = text(row, "country")?;
+        let country = d.country(&required_text(row, "country_code")?, name.as_deref());
+        d.total_countries.insert(country, big(row, "events")?);
+        Ok(())
+    })
+    .await?;
+    each_row(
+        &mut tx,
+        "SELECT user_name, events FROM total_users",
+        |row| {
+            let user = d
+                .users
+                .intern(&required_text(row, "user_name")?.into_boxed_str());
+            *d.total_users.entry(user).or_default() += big(row, "events")?;
+            Ok(())
+        },
+    )
+    .await?;
+    each_row(&mut tx, "SELECT asn, org, events FROM total_asns", |row| {
         let asn = u32::try_from(row.try_get::<i64, _>("asn")?).unwrap_or(u32::MAX);
-        d.org(asn, text(&row, "org")?.as_deref());
-        d.total_asns.insert(asn, big(&row, "events")?);
-    }
-    drop(rows);
+        d.org(asn, text(row, "org")?.as_deref());
+        d.total_asns.insert(asn, big(row, "events")?);
+        Ok(())
+    })
+    .await?;
     tx.commit().await?;
 
     for hour in d.hours.values_mut() {
