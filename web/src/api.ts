@@ -61,6 +61,7 @@ export interface MarkerData {
   probes: number;
   last_seen: string;
   sensor?: string | null;
+  starred?: boolean;
 }
 
 export interface Unlocated {
@@ -72,6 +73,53 @@ export interface Unlocated {
 export interface MarkersResponse {
   markers: MarkerData[];
   unlocated: Unlocated[];
+}
+
+/** `/api/v1/markers?format=columns`: one array per field, names as indexes into lists. */
+interface MarkerColumns {
+  countries: string[];
+  sensors: string[];
+  markers: {
+    ip: string[];
+    lat: number[];
+    lon: number[];
+    country: number[];
+    failures: number[];
+    successes: number[];
+    probes: number[];
+    last_seen: number[];
+    sensor: number[];
+    starred: number[];
+  };
+  unlocated: { ip: string[]; events: number[]; last_seen: number[] };
+}
+
+const isoSeconds = (s: number): string => new Date(s * 1000).toISOString();
+
+/** The column layout back into one object per address. */
+function fromColumns(c: MarkerColumns): MarkersResponse {
+  const m = c.markers;
+  const starred = new Set(m.starred);
+  const markers: MarkerData[] = m.ip.map((ip, i) => ({
+    ip,
+    lat: m.lat[i],
+    lon: m.lon[i],
+    country_code: m.country[i] >= 0 ? c.countries[m.country[i]] : null,
+    events: m.failures[i] + m.successes[i] + m.probes[i],
+    failures: m.failures[i],
+    successes: m.successes[i],
+    probes: m.probes[i],
+    last_seen: isoSeconds(m.last_seen[i]),
+    sensor: m.sensor[i] >= 0 ? c.sensors[m.sensor[i]] : null,
+    starred: starred.has(i),
+  }));
+  const u = c.unlocated;
+  const unlocated = u.ip.map((ip, i) => ({
+    ip,
+    events: u.events[i],
+    last_seen: isoSeconds(u.last_seen[i]),
+  }));
+  return { markers, unlocated };
 }
 
 export interface EventGeo {
@@ -155,7 +203,7 @@ async function getJson<T>(path: string): Promise<T> {
 export const api = {
   meta: () => getJson<Meta>("/api/v1/meta"),
   stats: () => getJson<Stats>("/api/v1/stats"),
-  markers: () => getJson<MarkersResponse>("/api/v1/markers"),
+  markers: async () => fromColumns(await getJson<MarkerColumns>("/api/v1/markers?format=columns")),
   recent: (limit: number) => getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}`),
   ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),
 };

@@ -275,8 +275,16 @@ impl Parser {
         if line.len() <= MAX_LINE
             && envelope::split_into(line, &mut env)
             && let Some(tag) = env.tag
-            && tag.is_sshd()
         {
+            if !tag.is_sshd() {
+                // Another program's line, as `parse_trimmed` would find without splitting
+                // it again; socklog's facility in place of a tag, and generic mode, need it.
+                if self.generic || envelope::is_facility_level(tag.name) {
+                    return self.parse_trimmed(line).class();
+                }
+                self.prev.clear();
+                return Class::NotSshd;
+            }
             let mut hit = Hit::BLANK;
             let mut ts = Timestamp::UNIX_EPOCH;
             let class = sshd(&mut self.st, &env, tag, &mut hit, &mut ts);

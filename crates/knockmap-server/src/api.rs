@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -43,6 +43,7 @@ struct Filters {
     limit: Option<String>,
     sensor: Option<String>,
     country: Option<String>,
+    format: Option<String>,
 }
 
 impl Filters {
@@ -136,7 +137,26 @@ async fn markers(
 ) -> Result<impl IntoResponse, ApiError> {
     let filters = filters(query)?;
     let (window, filter) = (filters.window()?, filters.filter()?);
-    Ok(Json(state.store.markers(&window, &filter).await?))
+    let columns = match filters.format.as_deref() {
+        None | Some("objects") => false,
+        Some("columns") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format must be objects or columns, got {:?}",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    };
+    Ok(if columns {
+        let columns = state.store.marker_columns(&window, &filter).await?;
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            columns.to_json(),
+        )
+            .into_response()
+    } else {
+        Json(state.store.markers(&window, &filter).await?).into_response()
+    })
 }
 
 /// The latest events; `sensor` and `country` do not narrow them (they are not checked

@@ -1116,7 +1116,7 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
     let mut results = Vec::new();
     let mut totals = serde_json::Value::Null;
     for (label, window) in &windows {
-        for query in ["stats", "markers"] {
+        for query in QUERIES {
             // The first call reads the raw events of the window's partial hours into the
             // summary (and prepares statements): timed apart from the repeats.
             let first = Instant::now();
@@ -1158,7 +1158,7 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
         let plain = SqlStore::open(&url).await?;
         let mut entries = results.iter_mut();
         for (label, window) in &windows {
-            for query in ["stats", "markers"] {
+            for query in QUERIES {
                 let mut times = Vec::with_capacity(args.sql_repeats);
                 for _ in 0..args.sql_repeats {
                     let t = Instant::now();
@@ -1198,6 +1198,9 @@ async fn query_mode(args: &Args) -> BoxResult<()> {
     Ok(())
 }
 
+/// The calls timed: `stats`, and `markers` in both of its JSON layouts.
+const QUERIES: [&str; 3] = ["stats", "markers", "markers?format=columns"];
+
 /// Runs one query, serializes its answer to JSON as the HTTP API does, and returns the size
 /// of the answer, as JSON fields.
 async fn run_query(store: &SqlStore, query: &str, window: &Window) -> BoxResult<serde_json::Value> {
@@ -1208,11 +1211,19 @@ async fn run_query(store: &SqlStore, query: &str, window: &Window) -> BoxResult<
                 "series_hours": stats.series.len(), "json_bytes": body.len() })
     } else {
         let t = Instant::now();
-        let markers = store.markers(window, &Filter::default()).await?;
-        let answered = t.elapsed();
-        let body = serde_json::to_vec(&markers)?;
+        let (body, answered, located, unlocated) = if query == "markers?format=columns" {
+            let columns = store.marker_columns(window, &Filter::default()).await?;
+            let answered = t.elapsed();
+            let (located, unlocated) = (columns.markers.ip.len(), columns.unlocated.ip.len());
+            (columns.to_json(), answered, located, unlocated)
+        } else {
+            let markers = store.markers(window, &Filter::default()).await?;
+            let answered = t.elapsed();
+            let (located, unlocated) = (markers.markers.len(), markers.unlocated.len());
+            (serde_json::to_vec(&markers)?, answered, located, unlocated)
+        };
         let serialized = t.elapsed() - answered;
-        json!({ "markers": markers.markers.len(), "unlocated": markers.unlocated.len(),
+        json!({ "markers": located, "unlocated": unlocated,
                 "json_bytes": body.len(), "last_answer_ms": answered.as_secs_f64() * 1e3,
                 "last_json_ms": serialized.as_secs_f64() * 1e3 })
     })

@@ -5,6 +5,7 @@
 //! ingest so that the map never has to scan raw events.
 #![forbid(unsafe_code)]
 
+mod columns;
 mod id;
 mod model;
 #[cfg(any(test, feature = "scratch"))]
@@ -15,6 +16,7 @@ mod tests;
 
 use async_trait::async_trait;
 
+pub use columns::{Located, MarkerColumns, TextColumn, UnlocatedColumns};
 pub use id::EventId;
 pub use model::{
     Filter, IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor, SensorCount,
@@ -77,6 +79,11 @@ pub trait Store: Send + Sync + 'static {
     /// Per-address aggregates for the map, for a time window, of the events `filter` lets
     /// through.
     async fn markers(&self, window: &Window, filter: &Filter) -> Result<Markers>;
+
+    /// [`Store::markers`] laid out in columns, as the map loads them.
+    async fn marker_columns(&self, window: &Window, filter: &Filter) -> Result<MarkerColumns> {
+        Ok(MarkerColumns::from(&self.markers(window, filter).await?))
+    }
 
     /// Loads the in-memory summary that answers unfiltered statistics and markers, and keeps
     /// it current from then on. Until it is loaded (and whenever it lags the database) the

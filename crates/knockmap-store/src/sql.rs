@@ -11,7 +11,7 @@ use sqlx::Row;
 use knockmap_parse::{Kind, Outcome};
 
 use crate::model::*;
-use crate::{Result, Store, StoreError};
+use crate::{MarkerColumns, Result, Store, StoreError};
 
 mod backend;
 mod generation;
@@ -341,18 +341,19 @@ impl SqlStore {
         }
     }
 
-    /// Both answers from the summary alone (`None` when it cannot answer), for tests.
+    /// The answers from the summary alone (`None` when it cannot answer), for tests.
     #[cfg(test)]
     pub(crate) async fn summary_answers(
         &self,
         window: &Window,
-    ) -> Result<Option<(Stats, Markers)>> {
+    ) -> Result<Option<(Stats, Markers, MarkerColumns)>> {
         let newest_raw = self.newest_raw_event(window).await?;
         let all = window.is_all();
         self.ask_summary(window, |d, span| {
             Ok((
                 summary::answer::stats(d, span, all, newest_raw)?,
                 summary::answer::markers(d, span, all)?,
+                summary::answer::marker_columns(d, span, all),
             ))
         })
         .await
@@ -563,6 +564,20 @@ impl Store for SqlStore {
             }
         }
         self.markers_from_sql(window, filter).await
+    }
+
+    async fn marker_columns(&self, window: &Window, filter: &Filter) -> Result<MarkerColumns> {
+        if filter.is_none() {
+            let all = window.is_all();
+            let answer =
+                |d: &Digest, span: &Span| Ok(summary::answer::marker_columns(d, span, all));
+            if let Some(columns) = self.ask_summary(window, answer).await? {
+                return Ok(columns);
+            }
+        }
+        Ok(MarkerColumns::from(
+            &self.markers_from_sql(window, filter).await?,
+        ))
     }
 
     async fn load_summary(&self) -> Result<()> {

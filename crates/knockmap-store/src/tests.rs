@@ -620,7 +620,7 @@ async fn concurrent_writes_and_reads(db: TestDb, summary: bool) {
         "the per-address totals agree with the events"
     );
     if summary {
-        let (stats, markers) = store
+        let (stats, markers, _) = store
             .summary_answers(&Window::default())
             .await
             .expect("summary")

@@ -256,6 +256,29 @@ async fn appended_lines_reach_the_websocket_within_a_second_and_every_endpoint()
     );
     assert_eq!(markers["unlocated"][0]["ip"], "2001:db8::1");
 
+    // The same answer in columns, as the map reads it: row for row the same addresses.
+    let (status, columns) = server.get("/api/v1/markers?format=columns").await;
+    assert_eq!(status, 200);
+    let ips: Vec<&Value> = located.iter().map(|m| &m["ip"]).collect();
+    let column_ips: Vec<&Value> = columns["markers"]["ip"]
+        .as_array()
+        .expect("ip column")
+        .iter()
+        .collect();
+    assert_eq!(column_ips, ips);
+    let row = column_ips
+        .iter()
+        .position(|ip| *ip == "81.2.69.142")
+        .expect("London row");
+    assert_eq!(columns["markers"]["lat"][row].as_f64(), Some(51.5142));
+    assert_eq!(columns["markers"]["failures"][row], 1);
+    let country = columns["markers"]["country"][row]
+        .as_u64()
+        .expect("country index");
+    assert_eq!(columns["countries"][country as usize], "GB");
+    assert_eq!(columns["unlocated"]["ip"][0], "2001:db8::1");
+    assert_eq!(server.get("/api/v1/markers?format=xml").await.0, 400);
+
     let (_, window) = server
         .get("/api/v1/markers?since=2026-11-21T00:00:00Z")
         .await;

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::support::{Rng, TestDb, conformance};
 use super::{by_key, expected_stats, run, scattered_events};
-use crate::{Filter, Markers, NewEvent, SqlStore, Stats, Store, TopEntry, Window};
+use crate::{Filter, MarkerColumns, Markers, NewEvent, SqlStore, Stats, Store, TopEntry, Window};
 
 conformance!(
     the_summary_answers_as_the_database_does,
@@ -87,7 +87,7 @@ async fn agree(
 ) {
     for window in windows {
         let context = format!("{context}, {window:?}");
-        let (stats, markers) = store
+        let (stats, markers, columns) = store
             .summary_answers(window)
             .await
             .expect("summary query")
@@ -109,6 +109,11 @@ async fn agree(
             .await
             .expect("markers");
         assert_eq!(markers, sql, "markers, {context}");
+        assert_eq!(
+            columns,
+            MarkerColumns::from(&sql),
+            "marker columns, {context}"
+        );
     }
 }
 
@@ -192,7 +197,7 @@ async fn the_summary_notices_another_writer(db: TestDb) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         server.stats(&window, &none).await.expect("stats");
-        if let Some((stats, _)) = server.summary_answers(&window).await.expect("query") {
+        if let Some((stats, ..)) = server.summary_answers(&window).await.expect("query") {
             assert_eq!(comparable(stats, &context), want, "reloaded summary");
             break;
         }

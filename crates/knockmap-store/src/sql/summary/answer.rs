@@ -10,7 +10,8 @@ use knockmap_parse::Outcome;
 use super::super::rollup::HOUR_MICROS;
 use super::super::rows::micros_to_ts;
 use super::super::{KindTotals, Span, TOP_N};
-use super::digest::{Digest, Id, IpHour, NONE, RawEvent, Tally, kind_at};
+use super::digest::{Address, Digest, Id, IpHour, NONE, RawEvent, Tally, kind_at};
+use crate::MarkerColumns;
 use crate::Result;
 use crate::model::{Marker, Markers, SeriesPoint, Stats, TopEntry, Unlocated};
 
@@ -128,8 +129,6 @@ enum Need {
     /// Statistics of all time: totals, series and sensors (the all-time totals answer the
     /// rest).
     KindsOnly,
-    /// The map: per-address sums only.
-    AddressesOnly,
 }
 
 /// Adds up a window.
@@ -138,12 +137,6 @@ fn sum(d: &Digest, span: &Span, need: Need) -> Sums {
     let (from, to) = span.hours;
     if from < to {
         for (&h, hour) in d.hours.range(from..to) {
-            if need == Need::AddressesOnly {
-                for ip in &hour.ips {
-                    sums.add_ip_hour(h, ip);
-                }
-                continue;
-            }
             for &((sensor, kind), n) in &hour.kinds {
                 sums.add_kind(h, sensor, kind, n);
             }
@@ -204,10 +197,6 @@ fn top<T: Copy>(
             count,
         })
         .collect()
-}
-
-fn by_events(a: &(u64, &str), b: &(u64, &str)) -> Ordering {
-    b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1))
 }
 
 /// [`crate::Store::stats`] from the digest; `newest_raw` is the newest raw event of the window,
@@ -334,57 +323,215 @@ pub fn stats(d: &Digest, span: &Span, all: bool, newest_raw: Option<i64>) -> Res
 
 /// [`crate::Store::markers`] from the digest.
 pub fn markers(d: &Digest, span: &Span, all: bool) -> Result<Markers> {
-    let tallies: Vec<Tally> = if all {
-        d.addresses.iter().map(|a| a.total).collect()
-    } else {
-        sum(d, span, Need::AddressesOnly)
-            .ips
-            .into_iter()
-            .map(|s| s.tally)
-            .collect()
-    };
-    let mut located: Vec<(u64, &str, usize)> = Vec::new();
-    let mut unlocated: Vec<(u64, &str, usize)> = Vec::new();
-    for (i, (t, a)) in tallies.iter().zip(&d.addresses).enumerate() {
-        if t.events() == 0 {
-            continue;
-        }
-        let list = if a.located() {
-            &mut located
-        } else {
-            &mut unlocated
-        };
-        list.push((t.events(), &a.ip, i));
-    }
-    // Most events first, then by address, as the SQL answer is sorted.
-    located.sort_unstable_by(|a, b| by_events(&(a.0, a.1), &(b.0, b.1)));
-    unlocated.sort_unstable_by(|a, b| by_events(&(a.0, a.1), &(b.0, b.1)));
+    let (located, unlocated) = ordered_rows(d, span, all);
     let mut out = Markers {
         markers: Vec::with_capacity(located.len()),
         unlocated: Vec::with_capacity(unlocated.len()),
     };
-    for (events, ip, i) in located {
-        let (t, a) = (&tallies[i], &d.addresses[i]);
+    for r in located {
         out.markers.push(Marker {
-            ip: ip.to_string(),
-            lat: a.lat.unwrap_or_default(),
-            lon: a.lon.unwrap_or_default(),
-            country_code: (a.country != NONE).then(|| d.countries.get(a.country).to_string()),
-            events,
-            failures: t.failures,
-            successes: t.successes,
-            probes: t.probes,
-            last_seen: micros_to_ts(t.last_seen)?,
-            sensor: (a.last_sensor != NONE).then(|| d.sensors.get(a.last_sensor).to_string()),
-            starred: a.starred,
+            ip: r.ip.to_string(),
+            lat: r.lat,
+            lon: r.lon,
+            country_code: (r.country != NONE).then(|| d.countries.get(r.country).to_string()),
+            events: r.events,
+            failures: r.tally.failures,
+            successes: r.tally.successes,
+            probes: r.tally.probes,
+            last_seen: micros_to_ts(r.tally.last_seen)?,
+            sensor: (r.sensor != NONE).then(|| d.sensors.get(r.sensor).to_string()),
+            starred: r.starred,
         });
     }
-    for (events, ip, i) in unlocated {
+    for r in unlocated {
         out.unlocated.push(Unlocated {
-            ip: ip.to_string(),
-            events,
-            last_seen: micros_to_ts(tallies[i].last_seen)?,
+            ip: r.ip.to_string(),
+            events: r.events,
+            last_seen: micros_to_ts(r.tally.last_seen)?,
         });
     }
     Ok(out)
+}
+
+/// [`crate::Store::marker_columns`] from the digest: what [`markers`] answers, with no
+/// allocation per address.
+pub fn marker_columns(d: &Digest, span: &Span, all: bool) -> MarkerColumns {
+    let (located, unlocated) = ordered_rows(d, span, all);
+    let mut countries = Numbering::new(d.countries.len());
+    let mut sensors = Numbering::new(d.sensors.len());
+    let mut out = MarkerColumns::default();
+    let m = &mut out.markers;
+    let n = located.len();
+    m.ip.reserve(n, 16);
+    m.lat.reserve(n);
+    m.lon.reserve(n);
+    m.country.reserve(n);
+    m.failures.reserve(n);
+    m.successes.reserve(n);
+    m.probes.reserve(n);
+    m.last_seen.reserve(n);
+    m.sensor.reserve(n);
+    for (row, r) in located.iter().enumerate() {
+        m.ip.push(r.ip);
+        m.lat.push(r.lat);
+        m.lon.push(r.lon);
+        m.country.push(countries.number(r.country));
+        m.failures.push(r.tally.failures);
+        m.successes.push(r.tally.successes);
+        m.probes.push(r.tally.probes);
+        m.last_seen.push(r.tally.last_seen.div_euclid(1_000_000));
+        m.sensor.push(sensors.number(r.sensor));
+        if r.starred {
+            m.starred.push(row as u32);
+        }
+    }
+    let u = &mut out.unlocated;
+    for r in &unlocated {
+        u.ip.push(r.ip);
+        u.events.push(r.events);
+        u.last_seen.push(r.tally.last_seen.div_euclid(1_000_000));
+    }
+    out.countries = countries.names(|id| d.countries.get(id).to_string());
+    out.sensors = sensors.names(|id| d.sensors.get(id).to_string());
+    out
+}
+
+/// Digest ids numbered anew in order of first use, as the columns number names.
+struct Numbering {
+    by_id: Vec<i32>,
+    used: Vec<Id>,
+}
+
+impl Numbering {
+    fn new(ids: usize) -> Numbering {
+        Numbering {
+            by_id: vec![-1; ids],
+            used: Vec::new(),
+        }
+    }
+
+    fn number(&mut self, id: Id) -> i32 {
+        let Some(slot) = self.by_id.get_mut(id as usize) else {
+            return -1;
+        };
+        if *slot < 0 {
+            *slot = self.used.len() as i32;
+            self.used.push(id);
+        }
+        *slot
+    }
+
+    fn names(&self, name: impl Fn(Id) -> String) -> Vec<String> {
+        self.used.iter().map(|&id| name(id)).collect()
+    }
+}
+
+/// Each address's events in the span: what [`sum`] adds up for the addresses, alone and in
+/// an accumulator that fits two to a cache line, for the map's millions of address-hours.
+fn address_sums(d: &Digest, span: &Span) -> Vec<Tally> {
+    let empty = Tally {
+        last_seen: i64::MIN,
+        ..Tally::default()
+    };
+    let mut sums = vec![empty; d.addresses.len()];
+    let (from, to) = span.hours;
+    if from < to {
+        for (&h, hour) in d.hours.range(from..to) {
+            let start = h * HOUR_MICROS;
+            for ip in &hour.ips {
+                let Some(t) = sums.get_mut(ip.ip as usize) else {
+                    continue;
+                };
+                t.failures += u64::from(ip.failures);
+                t.successes += u64::from(ip.successes);
+                t.probes += u64::from(ip.probes);
+                t.last_seen = t.last_seen.max(start + i64::from(ip.last));
+            }
+        }
+    }
+    for &(lo, hi) in &span.edges {
+        if lo >= hi {
+            continue;
+        }
+        for hour in lo.div_euclid(HOUR_MICROS)..=(hi - 1).div_euclid(HOUR_MICROS) {
+            for e in d.edges.get(&hour).map(|v| v.as_slice()).unwrap_or_default() {
+                if (lo..hi).contains(&e.ts)
+                    && let Some(t) = sums.get_mut(e.ip as usize)
+                {
+                    t.add(kind_at(e.kind), u64::from(e.count), e.ts);
+                }
+            }
+        }
+    }
+    sums
+}
+
+/// The addresses with events in the span, located and not, each in the map's order.
+fn ordered_rows<'a>(d: &'a Digest, span: &Span, all: bool) -> (Vec<Row<'a>>, Vec<Row<'a>>) {
+    let window = (!all).then(|| address_sums(d, span));
+    // Everything a row needs, gathered in address order: reading the addresses in the map's
+    // order instead would miss the cache on each of them.
+    let mut located = Vec::with_capacity(d.addresses.len());
+    let mut unlocated = Vec::new();
+    for (i, a) in d.addresses.iter().enumerate() {
+        let tally = match &window {
+            Some(sums) => sums[i],
+            None => a.total,
+        };
+        if tally.events() == 0 {
+            continue;
+        }
+        let row = Row::new(tally, a);
+        if a.located() {
+            located.push(row);
+        } else {
+            unlocated.push(row);
+        }
+    }
+    // Most events first, then by address, as the SQL answer is sorted.
+    located.sort_unstable_by(Row::cmp);
+    unlocated.sort_unstable_by(Row::cmp);
+    (located, unlocated)
+}
+
+/// One address on its way to the map, in the map's order: most events first, then by
+/// address text. The first 16 bytes of the text, as a big-endian number, order all but long
+/// IPv6 addresses without comparing strings.
+struct Row<'a> {
+    events: u64,
+    prefix: u128,
+    ip: &'a str,
+    tally: Tally,
+    lat: f64,
+    lon: f64,
+    country: Id,
+    sensor: Id,
+    starred: bool,
+}
+
+impl<'a> Row<'a> {
+    fn new(tally: Tally, a: &'a Address) -> Row<'a> {
+        let mut head = [0u8; 16];
+        let n = a.ip.len().min(16);
+        head[..n].copy_from_slice(&a.ip.as_bytes()[..n]);
+        Row {
+            events: tally.events(),
+            prefix: u128::from_be_bytes(head),
+            ip: &a.ip,
+            tally,
+            lat: a.lat.unwrap_or_default(),
+            lon: a.lon.unwrap_or_default(),
+            country: a.country,
+            sensor: a.last_sensor,
+            starred: a.starred,
+        }
+    }
+
+    fn cmp(&self, other: &Row) -> Ordering {
+        other
+            .events
+            .cmp(&self.events)
+            .then(self.prefix.cmp(&other.prefix))
+            .then_with(|| self.ip.cmp(other.ip))
+    }
 }
