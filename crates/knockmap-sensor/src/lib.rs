@@ -136,7 +136,9 @@ pub async fn run(
         Ok(_) => {
             tracing::info!(server = %outbox.shipper.endpoint(), "the server accepted this sensor");
         }
-        Err(PostError::Fatal(message)) => return Err(SensorError::Refused(message)),
+        Err(PostError::Fatal(message) | PostError::Rejected(message)) => {
+            return Err(SensorError::Refused(message));
+        }
         Err(PostError::Retryable(problem)) => tracing::warn!(
             "{problem}; reading anyway: batches are spooled until the server answers"
         ),

@@ -85,6 +85,10 @@ impl Outbox {
                     Err(PostError::Retryable(problem)) => {
                         tracing::warn!("{problem}; spooling the batch until the server answers");
                     }
+                    Err(PostError::Rejected(problem)) => {
+                        // Through the spool, which sets it aside durably (see `drain`).
+                        tracing::warn!("{problem}; spooling the batch to set it aside");
+                    }
                 }
             }
             let pushed = {
@@ -121,7 +125,8 @@ impl Outbox {
         let empty = crate::batch::gzip(b"").map_err(|e| format!("compressing: {e}"))?;
         match self.runtime.block_on(self.shipper.post(&empty, None)) {
             Ok(_) => Ok(()),
-            Err(PostError::Fatal(message)) => Err(message),
+            // A server that refuses even an empty batch cannot take this sensor's.
+            Err(PostError::Fatal(message) | PostError::Rejected(message)) => Err(message),
             Err(PostError::Retryable(problem)) => {
                 tracing::warn!("{problem}");
                 Ok(())
@@ -161,6 +166,29 @@ impl Outbox {
                     tracing::debug!(%answer, waiting = spool.stats().batches, "spooled batch delivered");
                 }
                 Err(PostError::Fatal(message)) => return Err(message),
+                Err(PostError::Rejected(problem)) => {
+                    // Sending it again would be refused again and hold up every batch after
+                    // it: it is kept aside for the operator instead.
+                    let mut spool = self.spool();
+                    match spool.reject(batch.seq, &problem) {
+                        Ok(path) => tracing::error!(
+                            events = batch.events,
+                            rejected_batches = spool.stats().rejected_batches,
+                            "{problem}; the batch is set aside in {}",
+                            path.display()
+                        ),
+                        Err(e) => {
+                            tracing::error!("{problem}; and it cannot be set aside: {e}");
+                            drop(spool);
+                            let delay = backoff(attempt, self.max_retry_delay);
+                            attempt = attempt.saturating_add(1);
+                            self.sleep(delay);
+                            continue;
+                        }
+                    }
+                    attempt = 0;
+                    self.health.record_spool(spool.stats());
+                }
                 Err(PostError::Retryable(problem)) => {
                     let delay = backoff(attempt, self.max_retry_delay);
                     attempt = attempt.saturating_add(1);
@@ -193,3 +221,7 @@ impl Outbox {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "outbox_tests.rs"]
+mod tests;

@@ -19,7 +19,10 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 pub enum PostError {
     /// Worth trying again later: no connection, a timeout, 5xx, 408, 429.
     Retryable(String),
-    /// The server refused the sensor or the batch for good (401, other 4xx).
+    /// The server refused this batch for good (400, 413, 415, 422) but takes others: the
+    /// batch is set aside in the spool's `rejected/` directory and the sensor goes on.
+    Rejected(String),
+    /// The server refused the sensor for good (401, 403, other 4xx): it stops.
     Fatal(String),
 }
 
@@ -124,9 +127,21 @@ fn classify(status: StatusCode, text: &str) -> Result<(), PostError> {
             "the server answered {status}: {}",
             error_message(text)
         )))
+    } else if [
+        StatusCode::BAD_REQUEST,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    ]
+    .contains(&status)
+    {
+        Err(PostError::Rejected(format!(
+            "the server refused a batch ({status}: {}); is the server older than this sensor?",
+            error_message(text)
+        )))
     } else {
         Err(PostError::Fatal(format!(
-            "the server refused a batch ({status}: {}); is the server older than this sensor?",
+            "the server refused this sensor ({status}: {}); check --server",
             error_message(text)
         )))
     }

@@ -46,7 +46,14 @@ fn answers_are_sorted_into_delivered_retry_and_give_up() {
             "{status}"
         );
     }
-    for status in [401, 400, 413, 404] {
+    for status in [400, 413, 415, 422] {
+        let status = StatusCode::from_u16(status).expect("status");
+        assert!(
+            matches!(classify(status, ""), Err(PostError::Rejected(_))),
+            "{status}"
+        );
+    }
+    for status in [401, 403, 404, 405] {
         let status = StatusCode::from_u16(status).expect("status");
         assert!(
             matches!(classify(status, ""), Err(PostError::Fatal(_))),

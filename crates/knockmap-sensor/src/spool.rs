@@ -22,6 +22,8 @@ const MAGIC: &[u8; 8] = b"KMSPOOL1";
 const HEADER_LEN: u64 = 28;
 const RECORD_SUFFIX: &str = ".batch";
 const TEMP_SUFFIX: &str = ".tmp";
+/// Where batches the server refused for good are kept, inside the spool directory.
+const REJECTED_DIR: &str = "rejected";
 
 /// A spool operation that failed on the file system.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,8 @@ pub struct SpoolStats {
     pub batches: u64,
     /// Events dropped because the spool was full.
     pub dropped_events: u64,
+    /// Batches the server refused for good, set aside in `rejected/`.
+    pub rejected_batches: u64,
 }
 
 /// One spooled batch, read back to be sent.
@@ -91,6 +95,7 @@ pub struct Spool {
     bytes: u64,
     next_seq: u64,
     dropped_events: u64,
+    rejected_batches: u64,
     /// The batch last handed out by [`Spool::oldest`]: it may be on the wire, so making room
     /// drops others first (dropping it would count events the server may well store).
     leased: Option<u64>,
@@ -137,6 +142,7 @@ impl Spool {
             next_seq: entries.last().map_or(0, |e| e.seq + 1),
             entries: entries.into(),
             dropped_events: 0,
+            rejected_batches: 0,
             leased: None,
         };
         if !spool.entries.is_empty() {
@@ -161,6 +167,7 @@ impl Spool {
             bytes: self.bytes,
             batches: self.entries.len() as u64,
             dropped_events: self.dropped_events,
+            rejected_batches: self.rejected_batches,
         }
     }
 
@@ -233,6 +240,28 @@ impl Spool {
             remove_file(&self.record_path(seq))?;
         }
         Ok(())
+    }
+
+    /// Sets aside a batch the server refused for good: its record moves to `rejected/`, with
+    /// the server's answer beside it in `<sequence>.reason`, where it stays for the operator
+    /// (it no longer counts toward the spool's size). Returns the record's new path.
+    pub fn reject(&mut self, seq: u64, reason: &str) -> Result<PathBuf, SpoolError> {
+        let dir = self.dir.join(REJECTED_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| SpoolError::new("create", &dir, e))?;
+        let from = self.record_path(seq);
+        let to = dir.join(format!("{seq:020}{RECORD_SUFFIX}"));
+        let note = dir.join(format!("{seq:020}.reason"));
+        std::fs::write(&note, format!("{reason}\n"))
+            .map_err(|e| SpoolError::new("write", &note, e))?;
+        std::fs::rename(&from, &to).map_err(|e| SpoolError::new("move", &from, e))?;
+        sync_dir(&dir)?;
+        sync_dir(&self.dir)?;
+        if self.leased == Some(seq) {
+            self.leased = None;
+        }
+        self.forget(seq);
+        self.rejected_batches += 1;
+        Ok(to)
     }
 
     /// Drops the oldest batches (but not the leased one) until `needed` more bytes fit;

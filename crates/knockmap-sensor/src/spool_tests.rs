@@ -39,7 +39,8 @@ fn batches_come_back_oldest_first_and_leave_nothing_behind() {
         SpoolStats {
             bytes: 5 * (HEADER_LEN + 100),
             batches: 5,
-            dropped_events: 0
+            dropped_events: 0,
+            rejected_batches: 0,
         }
     );
     // Not acknowledged: the same batch again.
@@ -159,4 +160,36 @@ fn torn_and_damaged_records_are_skipped_and_deleted() {
     // New records still work and are numbered after every record seen.
     spool.push(&body(5, 8), 5).expect("push");
     assert_eq!(drain(&mut spool), vec![(5, 5)]);
+}
+
+#[test]
+fn a_refused_batch_is_set_aside_with_its_reason_and_the_next_one_comes_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spool = Spool::open(dir.path(), 1 << 20).expect("open");
+    for n in 1..=3u8 {
+        spool.push(&body(n, 100), u64::from(n)).expect("push");
+    }
+    let first = spool.oldest().expect("read").expect("a batch");
+    let moved = spool
+        .reject(first.seq, "400 Bad Request: <b>no</b>")
+        .expect("set aside");
+    assert_eq!(std::fs::read(&moved).ok().map(|r| r.len()), Some(128));
+    let rejected = dir.path().join(REJECTED_DIR);
+    assert_eq!(
+        files(&rejected),
+        ["00000000000000000000.batch", "00000000000000000000.reason"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(rejected.join("00000000000000000000.reason")).expect("reason"),
+        "400 Bad Request: <b>no</b>\n"
+    );
+    assert_eq!(spool.stats().batches, 2);
+    assert_eq!(spool.stats().rejected_batches, 1);
+    assert_eq!(spool.stats().bytes, 2 * (HEADER_LEN + 100));
+    drop(spool);
+
+    // Reopened, the set-aside batch stays aside: only the other two are sent.
+    let mut spool = Spool::open(dir.path(), 1 << 20).expect("reopen");
+    assert_eq!(drain(&mut spool), vec![(2, 2), (3, 3)]);
+    assert_eq!(files(&rejected).len(), 2);
 }
