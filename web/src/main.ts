@@ -88,7 +88,14 @@ async function loadAll(): Promise<void> {
   showError(null);
 }
 
-async function refreshCounts(withMarkers: boolean): Promise<void> {
+/** Live events applied so far: a refresh that saw some arrive while it was in flight may
+ * have answered from before them and overwritten what they added. */
+let liveEventsSeen = 0;
+/** Delay of the one follow-up refresh after a refresh that raced with live events. */
+const FOLLOW_UP_MS = 1_000;
+
+async function refreshCounts(withMarkers: boolean, followUp = true): Promise<void> {
+  const seenBefore = liveEventsSeen;
   try {
     if (withMarkers) {
       const [s, mk] = await Promise.all([api.stats(), api.markers()]);
@@ -101,6 +108,9 @@ async function refreshCounts(withMarkers: boolean): Promise<void> {
   } catch {
     // The next refresh or reconnect tries again; live events keep the counters moving.
   }
+  if (followUp && liveEventsSeen !== seenBefore) {
+    setTimeout(() => void refreshCounts(withMarkers, false), FOLLOW_UP_MS);
+  }
 }
 
 // ---- live ----
@@ -108,6 +118,7 @@ async function refreshCounts(withMarkers: boolean): Promise<void> {
 let popupRefresh = 0;
 
 function onEvents(events: KnockEvent[]): void {
+  liveEventsSeen += events.length;
   for (const e of events) {
     const located = hasLocation(e.geo);
     const known = e.ip ? markers.knows(e.ip) : true;
