@@ -25,6 +25,8 @@ mod health;
 mod outbox;
 mod shipper;
 pub mod spool;
+#[cfg(test)]
+mod test_http;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -86,8 +86,16 @@ impl Outbox {
                         tracing::warn!("{problem}; spooling the batch until the server answers");
                     }
                     Err(PostError::Rejected(problem)) => {
-                        // Through the spool, which sets it aside durably (see `drain`).
-                        tracing::warn!("{problem}; spooling the batch to set it aside");
+                        let mut spool = self.spool();
+                        match spool.set_aside(body, events, &problem) {
+                            Ok(path) => {
+                                log_set_aside(&problem, events, &spool, &path);
+                                self.health.record_spool(spool.stats());
+                                return Ok(Handed::Kept);
+                            }
+                            // Spooled instead: the drainer sets it aside when it can.
+                            Err(e) => tracing::error!("{problem}; and it cannot be set aside: {e}"),
+                        }
                     }
                 }
             }
@@ -171,12 +179,7 @@ impl Outbox {
                     // it: it is kept aside for the operator instead.
                     let mut spool = self.spool();
                     match spool.reject(batch.seq, &problem) {
-                        Ok(path) => tracing::error!(
-                            events = batch.events,
-                            rejected_batches = spool.stats().rejected_batches,
-                            "{problem}; the batch is set aside in {}",
-                            path.display()
-                        ),
+                        Ok(path) => log_set_aside(&problem, batch.events, &spool, &path),
                         Err(e) => {
                             tracing::error!("{problem}; and it cannot be set aside: {e}");
                             drop(spool);
@@ -220,6 +223,16 @@ impl Outbox {
             std::thread::sleep(left.min(POLL_INTERVAL));
         }
     }
+}
+
+/// Reports a batch the server refused for good and where it was kept.
+fn log_set_aside(problem: &str, events: u64, spool: &Spool, path: &std::path::Path) {
+    tracing::error!(
+        events,
+        rejected_batches = spool.stats().rejected_batches,
+        "{problem}; the batch is set aside in {}",
+        path.display()
+    );
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 use std::sync::atomic::AtomicUsize;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use super::*;
+use crate::test_http::{read_head, respond};
 
 /// A plain HTTP server on 127.0.0.1 that refuses the first request with 400 and takes every
 /// later one; it counts the requests and stops with the test's runtime.
@@ -15,25 +14,14 @@ async fn refuses_the_first_batch(requests: Arc<AtomicUsize>) -> std::net::Socket
         while let Ok((mut stream, _)) = listener.accept().await {
             let requests = requests.clone();
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buffer[..n]),
-                    }
+                if !read_head(&mut stream).await {
+                    return;
                 }
                 let (status, body) = match requests.fetch_add(1, Ordering::SeqCst) {
                     0 => ("400 Bad Request", r#"{"error":"line 1: unknown kind"}"#),
                     _ => ("200 OK", r#"{"accepted":1,"duplicates":0}"#),
                 };
-                let answer = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
-                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.shutdown().await;
+                respond(&mut stream, status, body).await;
             });
         }
     });
@@ -83,5 +71,40 @@ async fn a_refused_spooled_batch_is_set_aside_and_the_next_is_delivered() {
         "{reason}"
     );
     assert!(rejected.join("00000000000000000000.batch").is_file());
+    assert_eq!(outbox.spool().stats().rejected_batches, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_live_batch_is_set_aside_without_being_sent_again() {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let address = refuses_the_first_batch(requests.clone()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spool = Spool::open(dir.path(), 1 << 20).expect("spool");
+    let health = Arc::new(Health::default());
+    let shipper =
+        Shipper::new(&format!("http://{address}"), "t", None, health.clone()).expect("shipper");
+    let outbox = Arc::new(Outbox::new(
+        shipper,
+        spool,
+        health,
+        Duration::from_millis(200),
+    ));
+    let handed = {
+        let outbox = outbox.clone();
+        tokio::task::spawn_blocking(move || {
+            let body = |n: u8| crate::batch::gzip(format!("{{\"n\":{n}}}\n").as_bytes());
+            let first = outbox.hand_over(&body(1).expect("gzip"), 1, false);
+            let second = outbox.hand_over(&body(2).expect("gzip"), 1, false);
+            (first, second)
+        })
+        .await
+        .expect("join")
+    };
+    assert_eq!(handed, (Ok(Handed::Kept), Ok(Handed::Kept)));
+    assert_eq!(requests.load(Ordering::SeqCst), 2, "each batch sent once");
+    assert!(outbox.spool().is_empty(), "nothing left to resend");
+    let rejected = dir.path().join("rejected");
+    assert!(rejected.join("00000000000000000000.batch").is_file());
+    assert!(rejected.join("00000000000000000000.reason").is_file());
     assert_eq!(outbox.spool().stats().rejected_batches, 1);
 }

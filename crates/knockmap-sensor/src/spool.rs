@@ -242,24 +242,53 @@ impl Spool {
         Ok(())
     }
 
-    /// Sets aside a batch the server refused for good: its record moves to `rejected/`, with
-    /// the server's answer beside it in `<sequence>.reason`, where it stays for the operator
-    /// (it no longer counts toward the spool's size). Returns the record's new path.
+    /// Sets aside a spooled batch the server refused for good: its record moves to
+    /// `rejected/`, with the server's answer beside it in `<sequence>.reason`, where it stays
+    /// for the operator (it no longer counts toward the spool's size). Returns the record's
+    /// new path.
     pub fn reject(&mut self, seq: u64, reason: &str) -> Result<PathBuf, SpoolError> {
-        let dir = self.dir.join(REJECTED_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| SpoolError::new("create", &dir, e))?;
-        let from = self.record_path(seq);
-        let to = dir.join(format!("{seq:020}{RECORD_SUFFIX}"));
-        let note = dir.join(format!("{seq:020}.reason"));
-        std::fs::write(&note, format!("{reason}\n"))
-            .map_err(|e| SpoolError::new("write", &note, e))?;
-        std::fs::rename(&from, &to).map_err(|e| SpoolError::new("move", &from, e))?;
-        sync_dir(&dir)?;
-        sync_dir(&self.dir)?;
+        let to = self.move_to_rejected(seq, &self.record_path(seq), reason)?;
         if self.leased == Some(seq) {
             self.leased = None;
         }
         self.forget(seq);
+        Ok(to)
+    }
+
+    /// [`Spool::reject`] for a batch that was never spooled: it is written straight to
+    /// `rejected/`, so it is not sent again only to be refused again.
+    pub fn set_aside(
+        &mut self,
+        body: &[u8],
+        events: u64,
+        reason: &str,
+    ) -> Result<PathBuf, SpoolError> {
+        let seq = self.next_seq;
+        let temp = self.dir.join(format!("{seq:020}{TEMP_SUFFIX}"));
+        write_record(&temp, events, body).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            SpoolError::new("write", &temp, e)
+        })?;
+        self.next_seq += 1;
+        self.move_to_rejected(seq, &temp, reason)
+    }
+
+    /// Moves the record at `from` to `rejected/` as batch `seq`, with its reason.
+    fn move_to_rejected(
+        &mut self,
+        seq: u64,
+        from: &Path,
+        reason: &str,
+    ) -> Result<PathBuf, SpoolError> {
+        let dir = self.dir.join(REJECTED_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| SpoolError::new("create", &dir, e))?;
+        let to = dir.join(format!("{seq:020}{RECORD_SUFFIX}"));
+        let note = dir.join(format!("{seq:020}.reason"));
+        std::fs::write(&note, format!("{reason}\n"))
+            .map_err(|e| SpoolError::new("write", &note, e))?;
+        std::fs::rename(from, &to).map_err(|e| SpoolError::new("move", from, e))?;
+        sync_dir(&dir)?;
+        sync_dir(&self.dir)?;
         self.rejected_batches += 1;
         Ok(to)
     }

@@ -75,6 +75,69 @@ pub struct Located {
     pub starred: Vec<u32>,
 }
 
+/// One row of [`Located`], its names already numbered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocatedRow<'a> {
+    /// The address.
+    pub ip: &'a str,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Index into `countries`, `-1` when unknown.
+    pub country: i32,
+    /// Failures in the window.
+    pub failures: u64,
+    /// Successes in the window.
+    pub successes: u64,
+    /// Probes in the window.
+    pub probes: u64,
+    /// Newest event in the window, in Unix seconds.
+    pub last_seen: i64,
+    /// Index into `sensors`, `-1` when unknown.
+    pub sensor: i32,
+    /// Starred by an admin.
+    pub starred: bool,
+}
+
+impl Located {
+    /// Empty columns with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Located {
+        let mut ip = TextColumn::default();
+        ip.reserve(rows, 16);
+        Located {
+            ip,
+            lat: Vec::with_capacity(rows),
+            lon: Vec::with_capacity(rows),
+            country: Vec::with_capacity(rows),
+            failures: Vec::with_capacity(rows),
+            successes: Vec::with_capacity(rows),
+            probes: Vec::with_capacity(rows),
+            last_seen: Vec::with_capacity(rows),
+            sensor: Vec::with_capacity(rows),
+            starred: Vec::new(),
+        }
+    }
+
+    /// Appends one row.
+    pub fn push(&mut self, row: LocatedRow<'_>) {
+        if row.starred {
+            // Rows number far below `u32::MAX`: a map holds at most millions of addresses.
+            self.starred
+                .push(u32::try_from(self.ip.len()).unwrap_or(u32::MAX));
+        }
+        self.ip.push(row.ip);
+        self.lat.push(row.lat);
+        self.lon.push(row.lon);
+        self.country.push(row.country);
+        self.failures.push(row.failures);
+        self.successes.push(row.successes);
+        self.probes.push(row.probes);
+        self.last_seen.push(row.last_seen);
+        self.sensor.push(row.sensor);
+    }
+}
+
 /// The columns of addresses without a location.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnlocatedColumns {
@@ -84,6 +147,15 @@ pub struct UnlocatedColumns {
     pub events: Vec<u64>,
     /// Newest event in the window, in Unix seconds.
     pub last_seen: Vec<i64>,
+}
+
+impl UnlocatedColumns {
+    /// Appends one row; `last_seen` in Unix seconds.
+    pub fn push(&mut self, ip: &str, events: u64, last_seen: i64) {
+        self.ip.push(ip);
+        self.events.push(events);
+        self.last_seen.push(last_seen);
+    }
 }
 
 /// A column of short strings kept in one buffer; serializes as an array of strings.
@@ -163,28 +235,24 @@ impl From<&Markers> for MarkerColumns {
     fn from(markers: &Markers) -> MarkerColumns {
         let mut countries = Dictionary::default();
         let mut sensors = Dictionary::default();
-        let mut located = Located::default();
-        for (row, m) in markers.markers.iter().enumerate() {
-            located.ip.push(&m.ip);
-            located.lat.push(m.lat);
-            located.lon.push(m.lon);
-            located
-                .country
-                .push(countries.index_of(m.country_code.as_deref()));
-            located.failures.push(m.failures);
-            located.successes.push(m.successes);
-            located.probes.push(m.probes);
-            located.last_seen.push(m.last_seen.as_second());
-            located.sensor.push(sensors.index_of(m.sensor.as_deref()));
-            if m.starred {
-                located.starred.push(u32::try_from(row).unwrap_or(u32::MAX));
-            }
+        let mut located = Located::with_capacity(markers.markers.len());
+        for m in &markers.markers {
+            located.push(LocatedRow {
+                ip: &m.ip,
+                lat: m.lat,
+                lon: m.lon,
+                country: countries.index_of(m.country_code.as_deref()),
+                failures: m.failures,
+                successes: m.successes,
+                probes: m.probes,
+                last_seen: m.last_seen.as_second(),
+                sensor: sensors.index_of(m.sensor.as_deref()),
+                starred: m.starred,
+            });
         }
         let mut unlocated = UnlocatedColumns::default();
         for u in &markers.unlocated {
-            unlocated.ip.push(&u.ip);
-            unlocated.events.push(u.events);
-            unlocated.last_seen.push(u.last_seen.as_second());
+            unlocated.push(&u.ip, u.events, u.last_seen.as_second());
         }
         MarkerColumns {
             countries: countries.into_names(),

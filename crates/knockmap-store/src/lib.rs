@@ -16,7 +16,7 @@ mod tests;
 
 use async_trait::async_trait;
 
-pub use columns::{Located, MarkerColumns, TextColumn, UnlocatedColumns};
+pub use columns::{Located, LocatedRow, MarkerColumns, TextColumn, UnlocatedColumns};
 pub use id::EventId;
 pub use model::{
     Filter, IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor, SensorCount,

@@ -11,8 +11,8 @@ use super::super::rollup::HOUR_MICROS;
 use super::super::rows::micros_to_ts;
 use super::super::{KindTotals, Span, TOP_N};
 use super::digest::{Address, Digest, Id, IpHour, NONE, RawEvent, Tally, kind_at};
-use crate::MarkerColumns;
 use crate::Result;
+use crate::columns::{Located, LocatedRow, MarkerColumns};
 use crate::model::{Marker, Markers, SeriesPoint, Stats, TopEntry, Unlocated};
 
 /// The hours whose raw events a span's edges need.
@@ -359,42 +359,34 @@ pub fn marker_columns(d: &Digest, span: &Span, all: bool) -> MarkerColumns {
     let (located, unlocated) = ordered_rows(d, span, all);
     let mut countries = Numbering::new(d.countries.len());
     let mut sensors = Numbering::new(d.sensors.len());
-    let mut out = MarkerColumns::default();
-    let m = &mut out.markers;
-    let n = located.len();
-    m.ip.reserve(n, 16);
-    m.lat.reserve(n);
-    m.lon.reserve(n);
-    m.country.reserve(n);
-    m.failures.reserve(n);
-    m.successes.reserve(n);
-    m.probes.reserve(n);
-    m.last_seen.reserve(n);
-    m.sensor.reserve(n);
-    for (row, r) in located.iter().enumerate() {
-        m.ip.push(r.ip);
-        m.lat.push(r.lat);
-        m.lon.push(r.lon);
-        m.country.push(countries.number(r.country));
-        m.failures.push(r.tally.failures);
-        m.successes.push(r.tally.successes);
-        m.probes.push(r.tally.probes);
-        m.last_seen.push(r.tally.last_seen.div_euclid(1_000_000));
-        m.sensor.push(sensors.number(r.sensor));
-        if r.starred {
-            m.starred.push(row as u32);
-        }
+    let mut out = MarkerColumns {
+        markers: Located::with_capacity(located.len()),
+        ..MarkerColumns::default()
+    };
+    for r in &located {
+        out.markers.push(LocatedRow {
+            ip: r.ip,
+            lat: r.lat,
+            lon: r.lon,
+            country: countries.number(r.country),
+            failures: r.tally.failures,
+            successes: r.tally.successes,
+            probes: r.tally.probes,
+            last_seen: r.tally.last_seen.div_euclid(MICROS_PER_SECOND),
+            sensor: sensors.number(r.sensor),
+            starred: r.starred,
+        });
     }
-    let u = &mut out.unlocated;
     for r in &unlocated {
-        u.ip.push(r.ip);
-        u.events.push(r.events);
-        u.last_seen.push(r.tally.last_seen.div_euclid(1_000_000));
+        let last_seen = r.tally.last_seen.div_euclid(MICROS_PER_SECOND);
+        out.unlocated.push(r.ip, r.events, last_seen);
     }
     out.countries = countries.names(|id| d.countries.get(id).to_string());
     out.sensors = sensors.names(|id| d.sensors.get(id).to_string());
     out
 }
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
 
 /// Digest ids numbered anew in order of first use, as the columns number names.
 struct Numbering {
