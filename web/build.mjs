@@ -1,4 +1,5 @@
-// Bundles the front end into OUTDIR: index.html, app.js, app.css.
+// Bundles the front end into OUTDIR: index.html and app.js (the map), ip.html and ip.js (an
+// attacker's page), app.css (both).
 // Usage: node build.mjs <OUTDIR>
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -23,16 +24,21 @@ const common = {
   absWorkingDir: here,
 };
 
-await esbuild.build({
-  ...common,
-  entryPoints: [join(here, "src/main.ts")],
-  outfile: join(outDir, "app.js"),
-  format: "iife",
-  target: ["es2020"],
-  platform: "browser",
-  loader: { ".json": "json" },
-  define: { "process.env.NODE_ENV": '"production"' },
-});
+for (const [entry, out] of [
+  ["src/main.ts", "app.js"],
+  ["src/ip.ts", "ip.js"],
+]) {
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(here, entry)],
+    outfile: join(outDir, out),
+    format: "iife",
+    target: ["es2020"],
+    platform: "browser",
+    loader: { ".json": "json" },
+    define: { "process.env.NODE_ENV": '"production"' },
+  });
+}
 
 await esbuild.build({
   ...common,
@@ -41,8 +47,10 @@ await esbuild.build({
   target: ["chrome100", "firefox100", "safari15"],
 });
 
-// The page is static: collapse the whitespace between tags and copy it.
-const html = await readFile(join(here, "src/index.html"), "utf8");
-await writeFile(join(outDir, "index.html"), html.replace(/>\s+</g, "><").trim() + "\n");
+// The pages are static: collapse the whitespace between tags and copy them.
+for (const page of ["index.html", "ip.html"]) {
+  const html = await readFile(join(here, "src", page), "utf8");
+  await writeFile(join(outDir, page), html.replace(/>\s+</g, "><").trim() + "\n");
+}
 
 console.log(`knockmap web assets written to ${outDir}`);

@@ -175,6 +175,16 @@ export interface IpDetail {
   note?: string | null;
 }
 
+/** How the outside lookups of `IpDetail.links` are named on the page. */
+export const LINK_LABELS: Record<string, string> = {
+  shodan: "Shodan",
+  censys: "Censys",
+  talos: "Talos",
+  abuseipdb: "AbuseIPDB",
+  greynoise: "GreyNoise",
+  rdap: "Whois (RDAP)",
+};
+
 /** An API error with the server's message when it sent one. */
 export class ApiError extends Error {
   constructor(
@@ -186,7 +196,29 @@ export class ApiError extends Error {
 }
 
 async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { Accept: "application/json" } });
+  return sendJson<T>("GET", path);
+}
+
+/** Whether this browser is signed in as admin, and whether signing in is possible. */
+export interface Session {
+  admin: boolean;
+  sign_in: boolean;
+  csrf: string | null;
+}
+
+/** The CSRF token of the signed-in session, sent with every request that changes something. */
+let csrfToken: string | null = null;
+
+async function sendJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
@@ -206,7 +238,24 @@ export const api = {
   markers: async () => fromColumns(await getJson<MarkerColumns>("/api/v1/markers?format=columns")),
   recent: (limit: number) => getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}`),
   ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),
+  session: async () => keepCsrf(await getJson<Session>("/api/v1/session")),
+  signIn: async (password: string) =>
+    keepCsrf(await sendJson<Session>("POST", "/api/v1/session", { password })),
+  signOut: async () => keepCsrf(await sendJson<Session>("DELETE", "/api/v1/session")),
+  star: (ip: string, starred: boolean) =>
+    sendJson<{ ip: string; starred: boolean }>("POST", `/api/v1/ips/${encodeURIComponent(ip)}/star`, {
+      starred,
+    }),
+  note: (ip: string, note: string | null) =>
+    sendJson<{ ip: string; note: string | null }>("PUT", `/api/v1/ips/${encodeURIComponent(ip)}/note`, {
+      note,
+    }),
 };
+
+function keepCsrf(session: Session): Session {
+  csrfToken = session.csrf;
+  return session;
+}
 
 /** The event's weight (`count`, 1 when absent). */
 export function weight(e: KnockEvent): number {

@@ -80,3 +80,46 @@ const numberFmt = new Intl.NumberFormat();
 export function formatCount(n: number | null | undefined): string {
   return typeof n === "number" && Number.isFinite(n) ? numberFmt.format(n) : "—";
 }
+
+/** Control, zero-width and direction-changing characters: invisible, or able to reorder
+ * the text around them (`admin\u202Egnp.exe` shows as "adminexe.png"). */
+const HIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
+/** Attacker-controlled text with every hidden or direction-changing character shown as a
+ * visible `‹U+202E›` mark, so a name can neither hide text nor reorder it. */
+export function visibleText(text: string): DocumentFragment {
+  const out = document.createDocumentFragment();
+  let last = 0;
+  for (const m of text.matchAll(HIDDEN_CHARS)) {
+    const at = m.index ?? 0;
+    if (at > last) out.append(text.slice(last, at));
+    out.append(el("span", "hidden-char", hiddenMark(m[0])));
+    last = at + m[0].length;
+  }
+  if (last < text.length) out.append(text.slice(last));
+  return out;
+}
+
+function hiddenMark(c: string): string {
+  return `‹U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}›`;
+}
+
+/** [`visibleText`] as a plain string, for attributes such as `title`. */
+export function visibleString(text: string): string {
+  return text.replace(HIDDEN_CHARS, hiddenMark);
+}
+
+/** Attacker-controlled text in a `<code>` (see [`visibleText`]): shown whole when short;
+ * when longer than `limit` characters, folded behind its beginning and its length, to be
+ * opened on demand. */
+export function codeText(text: string, className: string, limit = 80): HTMLElement {
+  const code = el("code", className, visibleText(text));
+  if (text.length <= limit) return code;
+  const summary = el(
+    "summary",
+    null,
+    el("code", null, visibleText(text.slice(0, limit))),
+    `… (${formatCount(text.length)} characters)`,
+  );
+  return el("details", "long-text", summary, code);
+}

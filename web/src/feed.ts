@@ -2,7 +2,7 @@
 
 import type { KnockEvent } from "./api";
 import { weight } from "./api";
-import { byId, el, formatTime } from "./dom";
+import { byId, el, formatTime, visibleString, visibleText } from "./dom";
 
 const MAX_ITEMS = 20;
 
@@ -30,8 +30,8 @@ export class Feed {
     const time = el("time", "t", formatTime(e.ts));
     time.dateTime = e.ts;
     time.title = new Date(e.ts).toString();
-    const user = e.user !== undefined ? el("span", "u", e.user) : el("span", "u none", "—");
-    user.title = e.user ?? "";
+    const user = e.user !== undefined ? el("span", "u", visibleText(e.user)) : el("span", "u none", "—");
+    user.title = visibleString(e.user ?? "");
     const item = el(
       "li",
       `outcome-${e.outcome}`,

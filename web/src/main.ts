@@ -1,12 +1,13 @@
 // Wires the page together: initial load, live updates, clicks, periodic refresh.
 
+import { AdminSession } from "./admin";
 import { api, hasLocation, type KnockEvent, type LatLon, type Meta } from "./api";
 import { ArcLayer } from "./arcs";
 import { byId, externalLink } from "./dom";
 import { Feed } from "./feed";
 import { LiveConnection, type LiveState } from "./live";
 import { WorldMap } from "./map";
-import { MarkerLayer } from "./markers";
+import { MarkerLayer, type View } from "./markers";
 import { Popup } from "./popup";
 import { StatsView } from "./stats";
 import { UnlocatedPanel } from "./unlocated";
@@ -30,6 +31,7 @@ const feed = new Feed((ip, x, y) => {
   const pos = markers.screenPosition(ip);
   void popup.open(ip, pos?.x ?? x, pos?.y ?? y);
 });
+new AdminSession(byId("admin-area"));
 const unlocated = new UnlocatedPanel((ip, x, y) => void popup.open(ip, x, y));
 let meta: Meta | null = null;
 
@@ -168,6 +170,27 @@ const live = new LiveConnection({
   resync: () => void refreshCounts(true),
   state: onLiveState,
 });
+
+// ---- map controls: zoom and view ----
+
+byId("zoom-in").addEventListener("click", () => map.zoomBy(2));
+byId("zoom-out").addEventListener("click", () => map.zoomBy(0.5));
+byId("zoom-reset").addEventListener("click", () => map.resetZoom());
+const viewToggle = byId("view-toggle");
+function setView(view: View): void {
+  markers.setView(view);
+  const heat = view === "heat";
+  viewToggle.setAttribute("aria-pressed", String(heat));
+  viewToggle.textContent = heat ? "Markers" : "Heatmap";
+  viewToggle.title = heat ? "Show the attackers as markers" : "Show the attackers as a heatmap";
+  document.body.dataset.view = view;
+  const url = new URL(location.href);
+  if (heat) url.searchParams.set("view", "heat");
+  else url.searchParams.delete("view");
+  history.replaceState(null, "", url);
+}
+viewToggle.addEventListener("click", () => setView(markers.currentView === "heat" ? "markers" : "heat"));
+if (new URLSearchParams(location.search).get("view") === "heat") setView("heat");
 
 // ---- clicks on markers ----
 

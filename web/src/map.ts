@@ -1,13 +1,22 @@
 // The world map: projection, the SVG base layer (sphere, graticule, countries) and the
-// two canvases stacked on it (markers, then arcs). Redraws everything on resize.
+// two canvases stacked on it (markers, then arcs). Pans and zooms with d3-zoom (wheel, drag,
+// pinch, the buttons, the keyboard): the zoom is folded into the projection, so everything
+// drawn through it follows, and the base layer moves as one SVG transform. Redraws
+// everything on resize.
 
 import { geoGraticule10, geoNaturalEarth1, geoPath, type GeoProjection } from "d3-geo";
+import { select, type Selection } from "d3-selection";
+import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { feature, mesh } from "topojson-client";
 import type { Topology, GeometryCollection } from "topojson-specification";
 import type { Feature, FeatureCollection, Geometry } from "geojson";
 import world from "world-atlas/countries-110m.json";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+/** Deepest zoom: about a city's width across the screen. */
+const MAX_ZOOM = 64;
+/** One press of a zoom button or key. */
+const ZOOM_STEP = 2;
 
 export interface Layer {
   canvas: HTMLCanvasElement;
@@ -25,6 +34,14 @@ export class WorldMap {
   dpr = 1;
 
   private readonly svg: SVGSVGElement;
+  /** The base layer's content, moved by the zoom transform. */
+  private readonly viewport: SVGGElement;
+  private readonly zoomBehavior: ZoomBehavior<HTMLElement, unknown>;
+  private readonly zoomTarget: Selection<HTMLElement, unknown, null, undefined>;
+  /** The projection's fit to the window, before zooming. */
+  private baseScale = 1;
+  private baseTranslate: [number, number] = [0, 0];
+  private readonly zoomListeners: (() => void)[] = [];
   private readonly countries: Feature<Geometry, CountryProps>[];
   private readonly borders: ReturnType<typeof mesh>;
   private readonly resizeListeners: (() => void)[] = [];
@@ -39,9 +56,21 @@ export class WorldMap {
     this.svg.setAttribute("class", "basemap");
     this.svg.setAttribute("role", "img");
     this.svg.setAttribute("aria-label", "World map");
+    this.viewport = document.createElementNS(SVG_NS, "g");
+    this.viewport.setAttribute("class", "viewport");
+    this.svg.appendChild(this.viewport);
     this.markers = this.makeLayer("markers");
     this.arcs = this.makeLayer("arcs");
     container.append(this.svg, this.markers.canvas, this.arcs.canvas);
+
+    this.zoomBehavior = zoom<HTMLElement, unknown>()
+      .scaleExtent([1, MAX_ZOOM])
+      .on("zoom", (e: { transform: ZoomTransform }) => this.applyZoom(e.transform));
+    this.zoomTarget = select(container);
+    this.zoomTarget.call(this.zoomBehavior);
+    container.tabIndex = 0;
+    container.setAttribute("aria-label", "World map: drag or use the arrow keys to pan, + and − to zoom, 0 to reset");
+    container.addEventListener("keydown", (e) => this.onKey(e));
 
     let pending = 0;
     const onResize = () => {
@@ -51,6 +80,61 @@ export class WorldMap {
     window.addEventListener("resize", onResize);
     new ResizeObserver(onResize).observe(container);
     this.resize();
+  }
+
+  /** Called after every pan or zoom (the projection already moved). */
+  onZoom(fn: () => void): void {
+    this.zoomListeners.push(fn);
+  }
+
+  /** The current zoom factor (1: the whole world). */
+  get zoomLevel(): number {
+    return zoomTransform(this.zoomTarget.node()!).k;
+  }
+
+  /** Zoom in (factor > 1) or out around the centre. */
+  zoomBy(factor: number): void {
+    this.zoomBehavior.scaleBy(this.zoomTarget, factor);
+  }
+
+  /** Back to the whole world. */
+  resetZoom(): void {
+    this.zoomBehavior.transform(this.zoomTarget, zoomIdentity);
+  }
+
+  /** Pan by (dx, dy) screen pixels. */
+  panBy(dx: number, dy: number): void {
+    const k = this.zoomLevel;
+    this.zoomBehavior.translateBy(this.zoomTarget, dx / k, dy / k);
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    if (e.target !== e.currentTarget || e.altKey || e.ctrlKey || e.metaKey) return;
+    const step = 80;
+    const actions: Record<string, () => void> = {
+      "+": () => this.zoomBy(ZOOM_STEP),
+      "=": () => this.zoomBy(ZOOM_STEP),
+      "-": () => this.zoomBy(1 / ZOOM_STEP),
+      "0": () => this.resetZoom(),
+      ArrowLeft: () => this.panBy(step, 0),
+      ArrowRight: () => this.panBy(-step, 0),
+      ArrowUp: () => this.panBy(0, step),
+      ArrowDown: () => this.panBy(0, -step),
+    };
+    const action = actions[e.key];
+    if (!action) return;
+    e.preventDefault();
+    action();
+  }
+
+  /** Folds the zoom into the projection and moves the base layer with it. */
+  private applyZoom(t: ZoomTransform): void {
+    this.projection
+      .scale(this.baseScale * t.k)
+      .translate([t.k * this.baseTranslate[0] + t.x, t.k * this.baseTranslate[1] + t.y]);
+    this.viewport.setAttribute("transform", `translate(${t.x},${t.y}) scale(${t.k})`);
+    this.svg.style.setProperty("--zoom", String(t.k));
+    for (const fn of this.zoomListeners) fn();
   }
 
   /** Called after every resize, once the projection fits the new size. */
@@ -95,6 +179,17 @@ export class WorldMap {
       ],
       { type: "Sphere" },
     );
+    this.baseScale = this.projection.scale();
+    this.baseTranslate = this.projection.translate();
+    this.zoomBehavior
+      .extent([
+        [0, 0],
+        [width, height],
+      ])
+      .translateExtent([
+        [0, 0],
+        [width, height],
+      ]);
 
     for (const layer of [this.markers, this.arcs]) {
       layer.canvas.width = Math.round(width * dpr);
@@ -104,15 +199,20 @@ export class WorldMap {
       layer.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     }
     this.drawBase();
+    // Keep the zoom, within the new extent.
+    this.zoomBehavior.transform(this.zoomTarget, zoomTransform(this.zoomTarget.node()!));
     for (const fn of this.resizeListeners) fn();
   }
 
+  /** Draws the base layer unzoomed; the viewport's transform zooms it. */
   private drawBase(): void {
-    const path = geoPath(this.projection);
+    const path = geoPath(
+      geoNaturalEarth1().scale(this.baseScale).translate(this.baseTranslate),
+    );
     this.svg.setAttribute("viewBox", `0 0 ${this.width} ${this.height}`);
     this.svg.setAttribute("width", String(this.width));
     this.svg.setAttribute("height", String(this.height));
-    this.svg.replaceChildren();
+    this.viewport.replaceChildren();
 
     const add = (cls: string, d: string | null, title?: string) => {
       if (!d) return;
@@ -124,14 +224,14 @@ export class WorldMap {
         t.textContent = title;
         p.appendChild(t);
       }
-      this.svg.appendChild(p);
+      this.viewport.appendChild(p);
     };
 
     add("sphere", path({ type: "Sphere" }));
     add("graticule", path(geoGraticule10()));
     const g = document.createElementNS(SVG_NS, "g");
     g.setAttribute("class", "countries");
-    this.svg.appendChild(g);
+    this.viewport.appendChild(g);
     for (const c of this.countries) {
       const d = path(c);
       if (!d) continue;

@@ -1,5 +1,5 @@
 // Per-address markers on the marker canvas: colour by outcome, area by event count,
-// and hit-testing for clicks.
+// and hit-testing for clicks; or, in the heatmap view, the same addresses as heat.
 
 import type { KnockEvent, LatLon, MarkerData, MarkersResponse, Outcome } from "./api";
 import { hasLocation, weight } from "./api";
@@ -10,7 +10,14 @@ export const COLORS = {
   success: "#3ddc84",
   probe: "#8c96a8",
   home: "#4cc9f0",
+  starred: "#ffcc33",
 } as const;
+
+/** How the addresses are drawn. */
+export type View = "markers" | "heat";
+
+/** Radius of one address's heat, in CSS px. */
+const HEAT_RADIUS = 18;
 
 export interface Marker extends MarkerData {
   /** Projected centre in CSS px relative to the map, refreshed on every draw. */
@@ -38,9 +45,21 @@ export class MarkerLayer {
   private drawOrder: Marker[] = [];
   private orderDirty = true;
   private frame = 0;
+  private view: View = "markers";
+  private heat: HeatCanvas | null = null;
 
   constructor(private readonly map: WorldMap) {
     map.onResize(() => this.draw());
+    map.onZoom(() => this.scheduleDraw());
+  }
+
+  get currentView(): View {
+    return this.view;
+  }
+
+  setView(view: View): void {
+    this.view = view;
+    this.scheduleDraw();
   }
 
   get unlocatedCount(): number {
@@ -166,6 +185,10 @@ export class MarkerLayer {
   }
 
   draw(): void {
+    if (this.view === "heat") {
+      this.drawHeat();
+      return;
+    }
     const { ctx } = this.map.markers;
     ctx.clearRect(0, 0, this.map.width, this.map.height);
     if (this.orderDirty) {
@@ -174,12 +197,9 @@ export class MarkerLayer {
       this.orderDirty = false;
     }
     for (const m of this.drawOrder) {
-      const p = this.map.project(m.lon, m.lat);
-      m.visible = !!p;
-      if (!p) continue;
-      [m.x, m.y] = p;
       const r = radius(m.events);
-      const color = COLORS[markerOutcome(m)];
+      if (!this.place(m, r)) continue;
+      const color = m.starred ? COLORS.starred : COLORS[markerOutcome(m)];
       ctx.beginPath();
       ctx.arc(m.x, m.y, r, 0, Math.PI * 2);
       ctx.globalAlpha = 0.22;
@@ -194,6 +214,45 @@ export class MarkerLayer {
       ctx.globalAlpha = 1;
       ctx.fill();
     }
+    this.drawHomes();
+  }
+
+  /** Projects a marker; false (and not visible) when it is off the screen. */
+  private place(m: Marker, r: number): boolean {
+    const p = this.map.project(m.lon, m.lat);
+    m.visible =
+      !!p && p[0] >= -r && p[1] >= -r && p[0] <= this.map.width + r && p[1] <= this.map.height + r;
+    if (!p || !m.visible) return false;
+    [m.x, m.y] = p;
+    return true;
+  }
+
+  /** The heatmap view: every address as a soft spot weighted by the log of its events
+   * (a linear weight would let a few loud addresses saturate the scale), coloured by the
+   * heat summed under each pixel. */
+  private drawHeat(): void {
+    const { ctx } = this.map.markers;
+    const { width, height, dpr } = this.map;
+    ctx.clearRect(0, 0, width, height);
+    this.heat ??= new HeatCanvas();
+    let max = 1;
+    for (const m of this.byIp.values()) max = Math.max(max, m.events);
+    const scale = Math.log1p(max);
+    const heat = this.heat.begin(Math.round(width * dpr), Math.round(height * dpr), HEAT_RADIUS * dpr);
+    for (const m of this.byIp.values()) {
+      if (!this.place(m, HEAT_RADIUS)) continue;
+      heat.add(m.x * dpr, m.y * dpr, 0.1 + (0.6 * Math.log1p(m.events)) / scale);
+    }
+    heat.finish();
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(heat.canvas, 0, 0);
+    ctx.restore();
+    this.drawHomes();
+  }
+
+  private drawHomes(): void {
+    const { ctx } = this.map.markers;
     for (const h of this.homes) {
       const p = this.map.project(h.lon, h.lat);
       if (!p) continue;
@@ -210,4 +269,85 @@ export class MarkerLayer {
     }
     ctx.globalAlpha = 1;
   }
+}
+
+/** An offscreen canvas where heat is summed as alpha, then coloured through a palette. */
+class HeatCanvas {
+  readonly canvas = document.createElement("canvas");
+  private readonly ctx: CanvasRenderingContext2D;
+  private stamp = document.createElement("canvas");
+  private stampRadius = 0;
+  private readonly palette = heatPalette();
+
+  constructor() {
+    const ctx = this.canvas.getContext("2d", { willReadFrequently: true });
+    if (!ctx) throw new Error("canvas 2D context unavailable");
+    this.ctx = ctx;
+  }
+
+  begin(width: number, height: number, radius: number): this {
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+    }
+    if (this.stampRadius !== radius) this.makeStamp(radius);
+    this.ctx.clearRect(0, 0, width, height);
+    return this;
+  }
+
+  add(x: number, y: number, weight: number): void {
+    this.ctx.globalAlpha = Math.min(1, weight);
+    this.ctx.drawImage(this.stamp, x - this.stampRadius, y - this.stampRadius);
+  }
+
+  finish(): void {
+    this.ctx.globalAlpha = 1;
+    const { width, height } = this.canvas;
+    const image = this.ctx.getImageData(0, 0, width, height);
+    const px = image.data;
+    const pal = this.palette;
+    for (let i = 3; i < px.length; i += 4) {
+      const a = px[i]!;
+      if (a === 0) continue;
+      const o = a * 4;
+      px[i - 3] = pal[o]!;
+      px[i - 2] = pal[o + 1]!;
+      px[i - 1] = pal[o + 2]!;
+      px[i] = pal[o + 3]!;
+    }
+    this.ctx.putImageData(image, 0, 0);
+  }
+
+  private makeStamp(radius: number): void {
+    const size = Math.ceil(radius * 2);
+    this.stamp.width = size;
+    this.stamp.height = size;
+    const ctx = this.stamp.getContext("2d");
+    if (!ctx) return;
+    const g = ctx.createRadialGradient(radius, radius, 0, radius, radius, radius);
+    g.addColorStop(0, "rgba(0,0,0,1)");
+    g.addColorStop(1, "rgba(0,0,0,0)");
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, size, size);
+    this.stampRadius = radius;
+  }
+}
+
+/** 256 RGBA colours from faint blue (little heat) through green and yellow to red. */
+function heatPalette(): Uint8ClampedArray {
+  const canvas = document.createElement("canvas");
+  canvas.width = 256;
+  canvas.height = 1;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return new Uint8ClampedArray(256 * 4);
+  const g = ctx.createLinearGradient(0, 0, 256, 0);
+  g.addColorStop(0, "rgba(40,80,255,0)");
+  g.addColorStop(0.15, "rgba(40,120,255,0.55)");
+  g.addColorStop(0.4, "rgba(40,220,200,0.75)");
+  g.addColorStop(0.6, "rgba(120,230,60,0.85)");
+  g.addColorStop(0.8, "rgba(255,210,40,0.92)");
+  g.addColorStop(1, "rgba(255,40,60,1)");
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, 256, 1);
+  return ctx.getImageData(0, 0, 256, 1).data;
 }

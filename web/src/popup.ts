@@ -1,15 +1,10 @@
 // The per-address popup, filled from GET /api/v1/ips/{ip}. Everything is inserted as
 // text: user names, host names and sensor names are attacker- or operator-controlled.
 
-import { api, ApiError, type IpDetail } from "./api";
-import { append, el, externalLink, formatCount, formatDateTime } from "./dom";
+import { api, ApiError, LINK_LABELS, type IpDetail } from "./api";
+import { append, codeText, el, externalLink, formatCount, formatDateTime, visibleText } from "./dom";
 import { COLORS, markerOutcome } from "./markers";
 
-const LINK_LABELS: Record<string, string> = {
-  shodan: "Shodan",
-  censys: "Censys",
-  talos: "Talos",
-};
 const TOP_USERS = 6;
 
 export class Popup {
@@ -92,7 +87,7 @@ export class Popup {
     const sensors = (d.sensors ?? []).map((s) => `${s.sensor} (${formatCount(s.count)})`);
     if (sensors.length) row(sensors.length > 1 ? "Sensors" : "Sensor", sensors.join(", "));
     if (d.hosts?.length) row(d.hosts.length > 1 ? "Hosts" : "Host", d.hosts.join(", "));
-    if (d.note) row("Note", d.note);
+    if (d.note) row("Note", visibleText(d.note));
 
     const counts = el(
       "div",
@@ -112,13 +107,15 @@ export class Popup {
             "ul",
             null,
             ...users.slice(0, TOP_USERS).map((u) =>
-              el("li", null, el("code", "user", u.user), el("span", "n", formatCount(u.count))),
+              el("li", null, codeText(u.user, "user", 40), el("span", "n", formatCount(u.count))),
             ),
           ),
           users.length > TOP_USERS ? el("p", "more", `and ${users.length - TOP_USERS} more`) : null,
         )
       : null;
 
+    const details = el("a", "popup-details", "All about this address →");
+    details.href = `/ip/${encodeURIComponent(d.ip)}`;
     const links = Object.entries(d.links ?? {});
     const linksBlock = links.length
       ? el(
@@ -139,6 +136,7 @@ export class Popup {
       rows,
       usersBlock,
       linksBlock,
+      el("p", "popup-more", details),
     );
   }
 

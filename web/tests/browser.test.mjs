@@ -39,7 +39,7 @@ function syslogNow() {
 }
 
 /** Start `knockmap serve` and resolve with its base URL once it prints its address. */
-function startServer(dir) {
+function startServer(dir, extra = []) {
   const args = [
     "serve",
     "--listen", "127.0.0.1:0",
@@ -48,6 +48,7 @@ function startServer(dir) {
     "--geoip", geoip,
     "--source", join(dir, "auth.log"),
     "--home", "50.1,8.7",
+    ...extra,
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -78,6 +79,37 @@ function startServer(dir) {
     });
   });
   return { child, url, log: () => output };
+}
+
+/** Stop a server started by `startServer`: SIGTERM, then SIGKILL after 5 s. */
+async function stopServer(server) {
+  server.child.kill("SIGTERM");
+  await new Promise((r) => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) return r();
+    const t = setTimeout(() => {
+      server.child.kill("SIGKILL");
+      r();
+    }, 5_000);
+    server.child.once("exit", () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+  server.url.catch(() => {});
+}
+
+/** Records what a page must never do: open dialogs, throw, break the CSP, fail requests. */
+function watch(page) {
+  const seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
+  page.on("dialog", (d) => {
+    seen.dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on("pageerror", (e) => seen.pageErrors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") seen.consoleErrors.push(m.text());
+  });
+  return seen;
 }
 
 async function readCount(page, selector) {
@@ -199,6 +231,61 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     await page.screenshot({ path: shot });
     console.log(`screenshot: ${shot}`);
 
+    // Zoom: the buttons, the keyboard and a drag move the dot with the map; reset brings
+    // it back.
+    await page.click(".popup-close");
+    const at = async () =>
+      (await page.evaluate((ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null, ATTACKER));
+    const mapBox = await page.locator("#map").boundingBox();
+    const centre = { x: mapBox.x + mapBox.width / 2, y: mapBox.y + mapBox.height / 2 };
+    const start = await at();
+    const offset = (p) => Math.hypot(p.x - centre.x, p.y - centre.y);
+    await page.click("#zoom-in");
+    await page.waitForFunction(
+      ([ip, before]) => {
+        const p = window.knockmapTest?.markerScreenPosition(ip);
+        return p && Math.hypot(p.x - before.x, p.y - before.y) > 5;
+      },
+      [ATTACKER, start],
+    );
+    const zoomed = await at();
+    assert.ok(
+      Math.abs(offset(zoomed) / offset(start) - 2) < 0.05,
+      `zooming in twice as far doubles the dot's distance from the centre: ${offset(start)} → ${offset(zoomed)}`,
+    );
+    await page.mouse.move(centre.x, centre.y);
+    await page.mouse.down();
+    await page.mouse.move(centre.x + 60, centre.y + 40, { steps: 5 });
+    await page.mouse.up();
+    const dragged = await at();
+    assert.ok(Math.abs(dragged.x - zoomed.x - 60) < 2 && Math.abs(dragged.y - zoomed.y - 40) < 2, "a drag pans the map");
+    await page.focus("#map");
+    await page.keyboard.press("0");
+    const reset = await at();
+    assert.ok(Math.abs(reset.x - start.x) < 1 && Math.abs(reset.y - start.y) < 1, "0 resets the view");
+    await page.keyboard.press("+");
+    assert.ok(Math.abs(offset(await at()) / offset(start) - 2) < 0.05, "+ zooms in");
+    await page.click("#zoom-out");
+    assert.ok(Math.abs(offset(await at()) - offset(start)) < 1, "− zooms out");
+
+    // The heatmap view: heat under the attacker, the choice kept in the URL.
+    await page.click("#view-toggle");
+    assert.equal(await page.getAttribute("#view-toggle", "aria-pressed"), "true");
+    assert.match(page.url(), /view=heat/);
+    await page.waitForTimeout(200);
+    const heatAt = await page.evaluate(({ x, y }) => {
+      const canvas = document.querySelector("canvas.layer-markers");
+      const r = canvas.getBoundingClientRect();
+      const dpr = canvas.width / r.width;
+      const ctx = canvas.getContext("2d");
+      const [red, green, blue, alpha] = ctx.getImageData(Math.round((x - r.left) * dpr), Math.round((y - r.top) * dpr), 1, 1).data;
+      return { red, green, blue, alpha };
+    }, start);
+    assert.ok(heatAt.alpha > 0, `heat is drawn at the attacker: ${JSON.stringify(heatAt)}`);
+    await page.screenshot({ path: join(artifacts, "web-heatmap.png") });
+    await page.click("#view-toggle");
+    assert.equal(await page.getAttribute("#view-toggle", "aria-pressed"), "false");
+
     // A reload shows what is stored, not only what was seen live.
     await page.reload();
     await page.waitForFunction(
@@ -237,19 +324,161 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     throw err;
   } finally {
     await browser?.close().catch(() => {});
-    server.child.kill("SIGTERM");
-    await new Promise((r) => {
-      if (server.child.exitCode !== null || server.child.signalCode !== null) return r();
-      const t = setTimeout(() => {
-        server.child.kill("SIGKILL");
-        r();
-      }, 5_000);
-      server.child.once("exit", () => {
-        clearTimeout(t);
-        r();
-      });
-    });
-    server.url.catch(() => {});
+    await stopServer(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("attacker page: details, links, hostile names as text, sign in, star and note", { skip, timeout: 120_000 }, async () => {
+  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
+  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
+  const password = "hunter2 for the browser test";
+  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
+  await writeFile(join(dir, "auth.log"), "");
+  const server = startServer(dir, ["--admin-password", password]);
+  let browser;
+  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
+  const RTL_USER = "admin\u202Egnp.exe";
+  const LONG_USER = "x".repeat(10_000);
+  try {
+    const base = await server.url;
+    const lines = [EVIL_USER, RTL_USER, LONG_USER, "root"].map(
+      (user, i) =>
+        `${syslogNow()} web-01 sshd[${2000 + i}]: Failed password for invalid user ${user} from ${ATTACKER} port ${40000 + i} ssh2\n`,
+    );
+    await appendFile(join(dir, "auth.log"), lines.join(""));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await fetch(`${base}/api/v1/ips/${ATTACKER}`);
+      if (res.ok && (await res.json()).events >= 4) break;
+      assert.ok(Date.now() < deadline, "the events were stored");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    seen = watch(page);
+    await page.goto(`${base}/ip/${ATTACKER}`);
+    await page.waitForSelector(".facts", { timeout: 15_000 });
+    assert.equal((await page.textContent(".ip-title"))?.trim(), ATTACKER);
+    assert.match(await page.title(), new RegExp(ATTACKER.replace(/\./g, "\\.")));
+    const facts = (await page.textContent(".facts")) ?? "";
+    assert.match(facts, /London/);
+    assert.match(facts, /United Kingdom/);
+    assert.match(facts, /web-01/, "the host that logged it");
+
+    // Every user name exactly as tried, as text.
+    const users = await page.$$eval(".users code.user", (els) => els.map((e) => e.textContent));
+    // The direction override is shown as a mark, not obeyed ("adminexe.png" would lie).
+    for (const u of [EVIL_USER, "admin‹U+202E›gnp.exe", LONG_USER, "root"]) {
+      assert.ok(users.includes(u), `user ${JSON.stringify(u.slice(0, 40))} listed literally in ${JSON.stringify(users.map((x) => x.slice(0, 40)))}`);
+    }
+    // A 10 KB name is folded behind its start and its length, and opens on demand.
+    const folded = page.locator(".users details.long-text").first();
+    assert.match((await folded.locator("summary").textContent()) ?? "", /10,000 characters/);
+    assert.equal(await folded.locator("code.user").isVisible(), false);
+    await folded.locator("summary").click();
+    assert.equal(await folded.locator("code.user").isVisible(), true);
+    const eventRows = await page.locator("table.events tbody tr").count();
+    assert.equal(eventRows, 4, "the four events are listed");
+    assert.equal(await page.locator("img").count(), 0, "no <img> element was made from a name");
+
+    // Outside lookups open in a new tab without leaking the page.
+    const links = await page.$$eval(".lookups a", (els) =>
+      els.map((a) => ({ text: a.textContent, href: a.href, target: a.target, rel: a.rel })),
+    );
+    const names = links.map((l) => l.text);
+    for (const name of ["Shodan", "Censys", "Talos", "AbuseIPDB", "GreyNoise", "Whois (RDAP)"]) {
+      assert.ok(names.includes(name), `${name} link in ${JSON.stringify(names)}`);
+    }
+    for (const l of links) {
+      assert.ok(l.href.includes(ATTACKER), l.href);
+      assert.equal(l.target, "_blank");
+      assert.equal(l.rel, "noopener noreferrer");
+    }
+
+    // Signed out: no admin controls.
+    assert.equal(await page.locator("#star-toggle").count(), 0);
+    assert.equal(await page.locator("#note-text").count(), 0);
+
+    // A wrong password is refused, the right one signs in.
+    await page.click("#sign-in");
+    await page.fill("#admin-password", "wrong");
+    await page.press("#admin-password", "Enter");
+    await page.waitForFunction(() => /Wrong password/.test(document.querySelector(".form-error")?.textContent ?? ""));
+    await page.fill("#admin-password", password);
+    await page.press("#admin-password", "Enter");
+    await page.waitForSelector("#sign-out", { timeout: 10_000 });
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === "knockmap_session");
+    assert.ok(session, "a session cookie was set");
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, "Strict");
+    assert.equal(
+      await page.evaluate(() => document.cookie.includes("knockmap_session")),
+      false,
+      "scripts cannot read the session cookie",
+    );
+
+    // Star, then a hostile note.
+    await page.click("#star-toggle");
+    await page.waitForSelector(".star-badge", { timeout: 10_000 });
+    const NOTE = "<script>alert('note')</script> \u202Eevil & <b>bold</b>";
+    await page.fill("#note-text", NOTE);
+    await page.click(".note-form button[type=submit]");
+    await page.waitForFunction(() => document.querySelector(".form-status")?.textContent === "Saved.");
+
+    // Stored: a reload shows them (still signed in), and signed out the note is shown as text.
+    await page.reload();
+    await page.waitForSelector(".star-badge", { timeout: 15_000 });
+    await page.waitForSelector("#note-text", { timeout: 10_000 });
+    assert.equal(await page.inputValue("#note-text"), NOTE);
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "web-ip-page-admin.png") });
+    await page.click("#sign-out");
+    await page.waitForSelector("#sign-in", { timeout: 10_000 });
+    await page.waitForSelector(".note-text", { timeout: 10_000 });
+    assert.equal(await page.textContent(".note-text"), NOTE.replace("\u202E", "‹U+202E›"));
+    assert.equal(await page.locator("#star-toggle").count(), 0);
+    assert.equal(await page.locator("script:not([src])").count(), 0, "no inline script exists");
+    await page.screenshot({ path: join(artifacts, "web-ip-page.png"), fullPage: true });
+
+    // The map shows the starred attacker in gold and its popup links to this page.
+    await page.goto(`${base}/`);
+    const handle = await page.waitForFunction(
+      (ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null,
+      ATTACKER,
+      { timeout: 30_000 },
+    );
+    const pos = await handle.jsonValue();
+    await page.mouse.click(pos.x, pos.y);
+    await page.waitForSelector(".popup-details", { timeout: 10_000 });
+    assert.match((await page.textContent(".popup")) ?? "", /Starred/);
+    await page.click(".popup-details");
+    await page.waitForURL(`${base}/ip/${ATTACKER}`);
+    await page.waitForSelector(".facts", { timeout: 15_000 });
+
+    // An address never seen, and garbage in the path, get a message, not a broken page.
+    await page.goto(`${base}/ip/192.0.2.99`);
+    await page.waitForSelector(".page-error");
+    assert.match((await page.textContent(".page-error")) ?? "", /No events/);
+    await page.goto(`${base}/ip/%3Cimg%20src=x%20onerror=alert(1)%3E`);
+    await page.waitForSelector(".page-error");
+    assert.match((await page.textContent(".page-error")) ?? "", /not an IP address/);
+    assert.equal(await page.locator("img").count(), 0);
+
+    assert.deepEqual(seen.dialogs, [], "no dialog was opened");
+    assert.deepEqual(seen.pageErrors, [], "no uncaught page errors");
+    const cspErrors = seen.consoleErrors.filter((t) => /Content Security Policy/i.test(t));
+    assert.deepEqual(cspErrors, [], "no Content Security Policy violations");
+  } catch (err) {
+    const log = server.log();
+    if (log) console.error(`--- knockmap serve output ---\n${log}`);
+    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
+    throw err;
+  } finally {
+    await browser?.close().catch(() => {});
+    await stopServer(server);
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -191,12 +191,17 @@ struct IpPage {
     links: Links,
 }
 
-/// Links to outside reputation services for one address.
+/// Links to outside reputation services for one address (an address is only digits, hex
+/// letters, dots and colons, so it needs no escaping in a URL).
 #[derive(Serialize)]
 struct Links {
     shodan: String,
     censys: String,
     talos: String,
+    abuseipdb: String,
+    greynoise: String,
+    /// Registration data (whois) through the RDAP bootstrap service.
+    rdap: String,
 }
 
 impl Links {
@@ -205,6 +210,9 @@ impl Links {
             shodan: format!("https://www.shodan.io/host/{ip}"),
             censys: format!("https://search.censys.io/hosts/{ip}"),
             talos: format!("https://talosintelligence.com/reputation_center/lookup?search={ip}"),
+            abuseipdb: format!("https://www.abuseipdb.com/check/{ip}"),
+            greynoise: format!("https://viz.greynoise.io/ip/{ip}"),
+            rdap: format!("https://rdap.org/ip/{ip}"),
         }
     }
 }
@@ -261,7 +269,7 @@ async fn star(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     body: Result<Json<StarBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    crate::admin::require_admin(&state, &headers)?;
+    state.admin.require(&headers, &Method::POST)?;
     let ip = admin_target(path)?;
     let Json(StarBody { starred }) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     if !state.store.set_starred(&ip.to_string(), starred).await? {
@@ -277,7 +285,7 @@ async fn note(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     body: Result<Json<NoteBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    crate::admin::require_admin(&state, &headers)?;
+    state.admin.require(&headers, &Method::PUT)?;
     let ip = admin_target(path)?;
     let Json(NoteBody { note }) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let note = note.filter(|n| !n.is_empty());
@@ -311,7 +319,7 @@ async fn sensors(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    crate::admin::require_admin(&state, &headers)?;
+    state.admin.require(&headers, &Method::GET)?;
     let sensors = state.store.list_sensors().await?;
     Ok(Json(json!({ "sensors": sensors })))
 }

@@ -12,6 +12,8 @@ use crate::AppState;
 const INDEX_HTML: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/index.html"));
 const APP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js"));
 const APP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css"));
+const IP_HTML: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/ip.html"));
+const IP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/ip.js"));
 
 /// No inline script or style, nothing from another origin.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -31,6 +33,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/app.css",
             get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        // An attacker's page: the same document for every address (the script reads the
+        // address from the URL), so nothing of the path is ever reflected into the page.
+        .route(
+            "/ip/{ip}",
+            get(|| async { asset("text/html; charset=utf-8", IP_HTML) }),
+        )
+        .route(
+            "/ip.js",
+            get(|| async { asset("text/javascript; charset=utf-8", IP_JS) }),
         )
 }
 

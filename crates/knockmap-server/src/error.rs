@@ -26,6 +26,12 @@ pub enum ApiError {
     /// The thing asked for does not exist (404).
     #[error("{0}")]
     NotFound(String),
+    /// Too many tries: wait the given seconds (429 with `Retry-After`).
+    #[error("{0}")]
+    TooManyRequests(String, u64),
+    /// The server cannot do it now (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// The database failed (500, logged; the message does not leak internals).
     #[error("database error")]
     Store(#[from] knockmap_store::StoreError),
@@ -40,12 +46,23 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(e) => {
                 tracing::error!("store: {e}");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
+        let retry_after = match &self {
+            ApiError::TooManyRequests(_, seconds) => Some(*seconds),
+            _ => None,
+        };
         let mut response = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -16,6 +16,7 @@ mod local_source;
 mod metrics;
 mod parsed_log;
 mod remote;
+mod session;
 mod state;
 pub mod token;
 
@@ -25,17 +26,19 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use admin::AdminToken;
+pub use admin::{AdminAccess, AdminError, AdminToken};
 pub use ingest::{IngestTotals, Ingestor, Origin};
 pub use live::{BroadcastHub, LiveHub};
 pub use local_source::{LOCAL_SENSOR, LocalSourceHandle, spawn_local_source};
 pub use parsed_log::{LogInput, LogSpec, ParsedLine, ParsedLog, sleep_unless_stopped};
 pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES, SPOOL_HEALTH_HEADERS};
+pub use session::hash_password;
 pub use state::{AppState, Location, Meta};
 
 /// Builds the router: API, websocket and web page.
 pub fn router(state: AppState) -> Router {
     api::routes()
+        .merge(session::routes())
         .merge(remote::routes())
         .merge(metrics::routes())
         .merge(live::routes())

@@ -6,7 +6,7 @@ use knockmap_geo::GeoDb;
 use serde::Serialize;
 
 use crate::SharedStore;
-use crate::admin::AdminToken;
+use crate::admin::AdminAccess;
 use crate::ingest::Ingestor;
 use crate::live::LiveHub;
 
@@ -83,8 +83,8 @@ pub struct AppState {
     pub ingestor: Ingestor,
     /// Static facts for the page; [`AppState::meta`] adds the registered sensors.
     pub meta: Arc<Meta>,
-    /// The admin credential; admin routes are off without one.
-    pub admin: Option<AdminToken>,
+    /// Who may use the admin routes (off when nothing is configured).
+    pub admin: Arc<AdminAccess>,
 }
 
 impl AppState {
@@ -112,13 +112,13 @@ impl AppState {
             store,
             hub,
             meta,
-            admin: None,
+            admin: Arc::new(AdminAccess::none()),
         }
     }
 
-    /// The same state with admin routes open to `token` (none for an empty token).
-    pub fn with_admin_token(mut self, token: &str) -> AppState {
-        self.admin = AdminToken::new(token);
+    /// The same state with these admin credentials.
+    pub fn with_admin(mut self, admin: AdminAccess) -> AppState {
+        self.admin = Arc::new(admin);
         self
     }
 }

@@ -39,6 +39,9 @@ pub enum Command {
     /// Follow sshd's log on this machine and ship its events to a knockmap server
     /// (many-host mode). Create the token on the server with `knockmap token create NAME`.
     Sensor(SensorArgs),
+    /// Read a password from standard input and print its argon2 hash, for
+    /// --admin-password (KNOCKMAP_ADMIN_PASSWORD).
+    HashPassword,
 }
 
 /// Options shared by every command that runs the server.
@@ -73,6 +76,16 @@ pub struct ServerOptions {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// Password that signs people in on the page as admin (to star and annotate attackers):
+    /// an argon2 hash as `knockmap hash-password` prints it (best), or the password itself,
+    /// hashed at start and not kept. Prefer the environment variable.
+    #[arg(
+        long,
+        env = "KNOCKMAP_ADMIN_PASSWORD",
+        value_name = "HASH",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
     /// Delete raw events older than AGE (such as 90d, 12w or 36h) in the background. The
     /// statistics, the map and each address's totals, stars and notes keep counting them.
     /// Default: keep everything.

@@ -7,6 +7,7 @@ mod geoip;
 mod import;
 mod lines;
 mod parse;
+mod password;
 mod paths;
 mod retention;
 mod sensor;
@@ -37,6 +38,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Geoip(args) => block_on(geoip::run(args)),
         Command::Token(args) => block_on(token::run(args)),
         Command::Sensor(args) => sensor::run(args),
+        Command::HashPassword => password::run(),
     }
 }
 

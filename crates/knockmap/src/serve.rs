@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use knockmap_geo::GeoDb;
-use knockmap_server::{AppState, LocalSourceHandle, Location, LogSpec};
+use knockmap_server::{AdminAccess, AppState, LocalSourceHandle, Location, LogSpec};
 use knockmap_source::StartAt;
 
 use crate::cli::{ServeArgs, ServerOptions};
@@ -65,12 +65,7 @@ impl Server {
             }
         });
         let mut state = AppState::new(store, geo, home);
-        if let Some(token) = &options.admin_token {
-            state = state.with_admin_token(token);
-            if state.admin.is_none() {
-                anyhow::bail!("--admin-token is empty");
-            }
-        }
+        state = state.with_admin(admin_access(options)?);
         let (listener, addr) = knockmap_server::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -91,6 +86,18 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The admin credentials the options give.
+fn admin_access(options: &ServerOptions) -> anyhow::Result<AdminAccess> {
+    let mut admin = AdminAccess::none();
+    if let Some(token) = &options.admin_token {
+        admin = admin.with_token(token)?;
+    }
+    if let Some(password) = &options.admin_password {
+        admin = admin.with_password(password)?;
+    }
+    Ok(admin)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -759,3 +759,268 @@ async fn retention_prunes_old_raw_events_and_the_statistics_keep_them() {
         stderr(&output)
     );
 }
+
+/// A request with a session cookie and, when given, the CSRF header.
+async fn session_call(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+    body: Option<Value>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", server.base));
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(csrf) = csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("body");
+    (
+        status,
+        headers,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_with_a_password_and_stars_with_a_csrf_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password = "correct horse battery staple";
+    let mut hasher = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("knockmap hash-password");
+    writeln!(hasher.stdin.take().expect("stdin"), "{password}").expect("write password");
+    let output = hasher.wait_with_output().expect("hash-password ends");
+    assert!(output.status.success());
+    let hash = stdout(&output).trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(password));
+
+    let token = create_token(dir.path(), "edge-1", None);
+    let server = Server::start_with(dir.path(), &["--admin-password".as_ref(), hash.as_ref()]);
+    assert_eq!(
+        ingest(&server, Some(&token), batch([0]), false).await.0,
+        200
+    );
+    let (get, post, put, delete) = (
+        reqwest::Method::GET,
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    );
+    let star_path = "/api/v1/ips/81.2.69.142/star";
+    let star = Some(json!({ "starred": true }));
+
+    let (status, _, body) =
+        session_call(&server, get.clone(), "/api/v1/session", None, None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({ "admin": false, "sign_in": true, "csrf": null })
+    );
+
+    let wrong = Some(json!({ "password": "guess" }));
+    let (status, headers, body) = session_call(
+        &server,
+        post.clone(),
+        "/api/v1/session",
+        None,
+        None,
+        wrong.clone(),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(headers.get("set-cookie").is_none());
+
+    let right = Some(json!({ "password": password }));
+    let (status, headers, body) = session_call(
+        &server,
+        post.clone(),
+        "/api/v1/session",
+        None,
+        None,
+        right.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let csrf = body["csrf"].as_str().expect("csrf token").to_string();
+    let set_cookie = headers["set-cookie"].to_str().expect("cookie text");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    assert!(!set_cookie.contains("Secure"), "plain HTTP: {set_cookie}");
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    assert!(cookie.starts_with("knockmap_session=") && cookie.len() > 60);
+
+    // Behind a TLS proxy the cookie is Secure.
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/api/v1/session", server.base))
+        .header("content-type", "application/json")
+        .header("x-forwarded-proto", "https")
+        .body(right.clone().expect("body").to_string());
+    request = request.header("accept", "application/json");
+    let response = request.send().await.expect("sign in over TLS");
+    assert_eq!(response.status().as_u16(), 200);
+    let secure = response.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(secure.contains("; Secure"), "{secure}");
+
+    let (status, _, body) = session_call(
+        &server,
+        get.clone(),
+        "/api/v1/session",
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({ "admin": true, "sign_in": true, "csrf": csrf }),
+        "{status}"
+    );
+
+    // The cookie alone does not change anything: a page elsewhere could make the browser
+    // send it.
+    let (status, _, body) = session_call(
+        &server,
+        post.clone(),
+        star_path,
+        Some(&cookie),
+        None,
+        star.clone(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, body) = session_call(
+        &server,
+        post.clone(),
+        star_path,
+        Some(&cookie),
+        Some("not-the-token"),
+        star.clone(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (_, page) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(page["starred"], false, "{page}");
+
+    let (status, _, body) = session_call(
+        &server,
+        post.clone(),
+        star_path,
+        Some(&cookie),
+        Some(&csrf),
+        star.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = session_call(
+        &server,
+        put,
+        "/api/v1/ips/81.2.69.142/note",
+        Some(&cookie),
+        Some(&csrf),
+        Some(json!({ "note": "scanner <b>" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = server.get("/api/v1/ips/81.2.69.142").await;
+    assert_eq!(
+        (&page["starred"], &page["note"]),
+        (&json!(true), &json!("scanner <b>"))
+    );
+    let (status, _, _) = session_call(
+        &server,
+        get.clone(),
+        "/api/v1/sensors",
+        Some(&cookie),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "reading admin routes needs no CSRF token");
+
+    // Signing out ends the session for good.
+    let (status, headers, _) = session_call(
+        &server,
+        delete,
+        "/api/v1/session",
+        Some(&cookie),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .contains("Max-Age=0")
+    );
+    let (status, _, body) = session_call(
+        &server,
+        post.clone(),
+        star_path,
+        Some(&cookie),
+        Some(&csrf),
+        star,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+
+    // Guessing is limited: after ten failures a minute (one above) even the right password
+    // waits.
+    for _ in 0..9 {
+        let (status, _, _) = session_call(
+            &server,
+            post.clone(),
+            "/api/v1/session",
+            None,
+            None,
+            wrong.clone(),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let (status, headers, body) =
+        session_call(&server, post.clone(), "/api/v1/session", None, None, right).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("too many"),
+        "{body}"
+    );
+
+    // Bad input: a clear error.
+    let (status, _, body) = session_call(
+        &server,
+        post,
+        "/api/v1/session",
+        None,
+        None,
+        Some(json!({ "pass": "x" })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    server.stop();
+}
