@@ -25,6 +25,9 @@ export interface Meta {
   home: LatLon | null;
   sensors: Sensor[];
   attribution: Attribution | null;
+  /** Public mode: addresses are networks (a.b.c.0/24, x:y:z::/48), no address pages. */
+  public?: boolean;
+  show_users?: boolean;
 }
 
 export interface TopEntry {
@@ -48,6 +51,15 @@ export interface Stats {
   top_users?: TopEntry[];
   top_ips?: TopEntry[];
   top_sensors?: TopEntry[];
+  /** Hourly, oldest first; hours without events are absent. */
+  series?: SeriesPoint[];
+}
+
+export interface SeriesPoint {
+  hour: string;
+  events: number;
+  attempts: number;
+  successes: number;
 }
 
 export interface MarkerData {
@@ -234,9 +246,12 @@ async function sendJson<T>(method: string, path: string, body?: unknown): Promis
 
 export const api = {
   meta: () => getJson<Meta>("/api/v1/meta"),
-  stats: () => getJson<Stats>("/api/v1/stats"),
-  markers: async () => fromColumns(await getJson<MarkerColumns>("/api/v1/markers?format=columns")),
-  recent: (limit: number) => getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}`),
+  /** `query`: the filters as a query string without `?` (see filters.ts). */
+  stats: (query = "") => getJson<Stats>(`/api/v1/stats${query ? `?${query}` : ""}`),
+  markers: async (query = "") =>
+    fromColumns(await getJson<MarkerColumns>(`/api/v1/markers?format=columns${query ? `&${query}` : ""}`)),
+  recent: (limit: number, query = "") =>
+    getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}${query ? `&${query}` : ""}`),
   ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),
   session: async () => keepCsrf(await getJson<Session>("/api/v1/session")),
   signIn: async (password: string) =>

@@ -19,8 +19,8 @@ export class Feed {
     for (const e of events.slice(0, MAX_ITEMS).reverse()) this.add(e);
   }
 
-  /** Add one event at the top. */
-  add(e: KnockEvent): void {
+  /** Add one event at the top; `alert` marks a success after failures. */
+  add(e: KnockEvent, alert = false): void {
     if (e.id) {
       if (this.seen.has(e.id)) return;
       this.seen.add(e.id);
@@ -56,6 +56,11 @@ export class Feed {
           select();
         }
       });
+    }
+    if (alert) {
+      item.classList.add("alert");
+      item.prepend(el("span", "alert-label", "⚠ login after failures"));
+      item.setAttribute("role", "alert");
     }
     if (e.id) item.dataset.id = e.id;
     this.list.prepend(item);

@@ -1,19 +1,28 @@
-// Wires the page together: initial load, live updates, clicks, periodic refresh.
+// Wires the page together: the view (time window and filters, kept in the URL), initial
+// load, live updates, clicks, periodic refresh.
 
 import { AdminSession } from "./admin";
 import { api, hasLocation, type KnockEvent, type LatLon, type Meta } from "./api";
 import { ArcLayer } from "./arcs";
 import { byId, externalLink } from "./dom";
 import { Feed } from "./feed";
+import { FilterBar } from "./filterbar";
+import { bounds, fromUrl, matches, matchesFilters, previous, query, toUrl, type ViewState } from "./filters";
 import { LiveConnection, type LiveState } from "./live";
 import { WorldMap } from "./map";
 import { MarkerLayer, type View } from "./markers";
+import { SidePanel, type PanelAction } from "./panels";
 import { Popup } from "./popup";
 import { StatsView } from "./stats";
 import { UnlocatedPanel } from "./unlocated";
 
 const STATS_REFRESH_MS = 30_000;
 const RECENT_LIMIT = 20;
+/** `/recent/N`: the map of the latest N events only (1 to 1000), as the original offered. */
+const recentOnly = (() => {
+  const m = location.pathname.match(/^\/recent\/(\d{1,4})\/?$/);
+  return m ? Math.min(1000, Math.max(1, Number(m[1]))) : null;
+})();
 
 declare global {
   interface Window {
@@ -32,8 +41,53 @@ const feed = new Feed((ip, x, y) => {
   void popup.open(ip, pos?.x ?? x, pos?.y ?? y);
 });
 new AdminSession(byId("admin-area"));
-const unlocated = new UnlocatedPanel((ip, x, y) => void popup.open(ip, x, y));
+let view: ViewState = fromUrl(new URL(location.href));
+const unlocated = new UnlocatedPanel(
+  (ip, x, y) => void popup.open(ip, x, y),
+  () => query(view),
+);
 let meta: Meta | null = null;
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+const countryName = (code: string) => {
+  try {
+    return regionNames.of(code) ?? null;
+  } catch {
+    return null;
+  }
+};
+const filterBar = new FilterBar((next) => setView(next), countryName);
+const side = new SidePanel(onPanelAction);
+
+/** Shows another window or filter: everything is loaded again for it. */
+function setView(next: ViewState): void {
+  view = next;
+  history.replaceState(null, "", toUrl(view, new URL(location.href)));
+  filterBar.render(view);
+  popup.close();
+  void loadAll().catch((err) => showError(`Cannot load this view: ${err instanceof Error ? err.message : String(err)}`));
+}
+
+function onPanelAction(action: PanelAction): void {
+  if (action.kind === "country") setView({ ...view, country: action.code });
+  else if (action.kind === "sensor") setView({ ...view, sensor: action.name });
+  else {
+    const pos = markers.screenPosition(action.ip);
+    void popup.open(action.ip, pos?.x ?? action.x, pos?.y ?? action.y);
+  }
+}
+
+/** The latest events of the view: `recent` takes the window; the filters are applied here. */
+async function recentEvents(): Promise<KnockEvent[]> {
+  const filtered = !!view.country || !!view.sensor;
+  const r = await api.recent(filtered ? 200 : RECENT_LIMIT, query(view));
+  return (r.events ?? []).filter((e) => matchesFilters(view, e)).slice(0, RECENT_LIMIT);
+}
+
+/** The view's figures and those of the window before it. */
+async function viewStats() {
+  const prev = previous(view);
+  return Promise.all([api.stats(query(view)), prev ? api.stats(query(view, prev)) : Promise.resolve(null)]);
+}
 
 window.knockmapTest = { markerScreenPosition: (ip) => markers.screenPosition(ip) };
 
@@ -41,6 +95,12 @@ window.knockmapTest = { markerScreenPosition: (ip) => markers.screenPosition(ip)
 
 function setMeta(m: Meta): void {
   meta = m;
+  if (m.public && document.body.dataset.public !== "true") {
+    document.body.dataset.public = "true";
+    popup.setPublic((network) => markers.get(network));
+    side.hideUsers = !m.show_users;
+    side.hideWatched = true;
+  }
   const homes: LatLon[] = [];
   const addHome = (p: { lat?: number | null; lon?: number | null } | null | undefined) => {
     if (!p || !Number.isFinite(p.lat) || !Number.isFinite(p.lon)) return;
@@ -76,17 +136,27 @@ function showError(message: string | null): void {
   banner.textContent = message ?? "";
 }
 
+/** The markers of the view, or in `/recent/N` those of the latest N events. */
+async function viewMarkers() {
+  if (recentOnly === null) return api.markers(query(view));
+  const latest = (await api.recent(recentOnly, query(view))).events ?? [];
+  return { markers: [], unlocated: [], replay: latest.filter((e) => matchesFilters(view, e)).reverse() };
+}
+
 async function loadAll(): Promise<void> {
-  const [m, s, mk, recent] = await Promise.all([
+  const [m, [s, prev], mk, recent] = await Promise.all([
     api.meta(),
-    api.stats(),
-    api.markers(),
-    api.recent(RECENT_LIMIT),
+    viewStats(),
+    viewMarkers(),
+    recentEvents(),
   ]);
   setMeta(m);
   markers.reset(mk);
-  stats.set(s);
-  feed.reset(recent.events ?? []);
+  for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
+  stats.set(s, prev);
+  side.render(s, markers.all(), bounds(view));
+  feed.reset(recent);
+  void unlocated.refresh();
   showError(null);
 }
 
@@ -100,13 +170,17 @@ async function refreshCounts(withMarkers: boolean, followUp = true): Promise<voi
   const seenBefore = liveEventsSeen;
   try {
     if (withMarkers) {
-      const [s, mk] = await Promise.all([api.stats(), api.markers()]);
+      const [[s, prev], mk] = await Promise.all([viewStats(), viewMarkers()]);
       markers.reset(mk);
-      stats.set(s);
+      for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
+      stats.set(s, prev);
       void unlocated.refresh();
     } else {
-      stats.set(await api.stats());
+      const [s, prev] = await viewStats();
+      stats.set(s, prev);
     }
+    const s = stats.current;
+    if (s) side.render(s, markers.all(), bounds(view));
   } catch {
     // The next refresh or reconnect tries again; live events keep the counters moving.
   }
@@ -119,9 +193,16 @@ async function refreshCounts(withMarkers: boolean, followUp = true): Promise<voi
 
 let popupRefresh = 0;
 
-function onEvents(events: KnockEvent[]): void {
+function onEvents(all: KnockEvent[]): void {
+  // Only what the view shows: a custom window in the past takes no live events.
+  const now = Date.now();
+  const events = all.filter((e) => matches(view, e, now));
   liveEventsSeen += events.length;
+  let alerted = false;
   for (const e of events) {
+    // A success from an address that failed before: the attack may have worked.
+    const before = e.ip ? markers.get(e.ip) : undefined;
+    const alert = e.outcome === "success" && !!before && before.failures > 0;
     const located = hasLocation(e.geo);
     const known = e.ip ? markers.knows(e.ip) : true;
     const wasUnlocated = !!e.ip && known && !markers.get(e.ip);
@@ -132,7 +213,8 @@ function onEvents(events: KnockEvent[]): void {
       unlocatedDelta: !e.ip ? 0 : !located && !known ? 1 : located && wasUnlocated ? -1 : 0,
     });
     markers.apply(e);
-    feed.add(e);
+    feed.add(e, alert);
+    alerted ||= e.outcome === "success";
     if (located && e.geo) {
       arcs.launch({ lat: e.geo.lat!, lon: e.geo.lon! }, arcTarget(e), e.outcome);
     }
@@ -142,6 +224,10 @@ function onEvents(events: KnockEvent[]): void {
     }
   }
   stats.render();
+  if (alerted) {
+    const s = stats.current;
+    if (s) side.render(s, markers.all(), bounds(view));
+  }
 }
 
 const liveStatus = byId("live-status");
@@ -163,7 +249,7 @@ const live = new LiveConnection({
     // are not replayed: fetch the totals again now that nothing new can be missed.
     void refreshCounts(true);
     if (reconnected) {
-      void api.recent(RECENT_LIMIT).then((r) => feed.reset(r.events ?? []), () => {});
+      void recentEvents().then((r) => feed.reset(r), () => {});
     }
   },
   events: onEvents,
@@ -177,20 +263,20 @@ byId("zoom-in").addEventListener("click", () => map.zoomBy(2));
 byId("zoom-out").addEventListener("click", () => map.zoomBy(0.5));
 byId("zoom-reset").addEventListener("click", () => map.resetZoom());
 const viewToggle = byId("view-toggle");
-function setView(view: View): void {
-  markers.setView(view);
-  const heat = view === "heat";
+function setMarkerView(mode: View): void {
+  markers.setView(mode);
+  const heat = mode === "heat";
   viewToggle.setAttribute("aria-pressed", String(heat));
   viewToggle.textContent = heat ? "Markers" : "Heatmap";
   viewToggle.title = heat ? "Show the attackers as markers" : "Show the attackers as a heatmap";
-  document.body.dataset.view = view;
+  document.body.dataset.view = mode;
   const url = new URL(location.href);
   if (heat) url.searchParams.set("view", "heat");
   else url.searchParams.delete("view");
   history.replaceState(null, "", url);
 }
-viewToggle.addEventListener("click", () => setView(markers.currentView === "heat" ? "markers" : "heat"));
-if (new URLSearchParams(location.search).get("view") === "heat") setView("heat");
+viewToggle.addEventListener("click", () => setMarkerView(markers.currentView === "heat" ? "markers" : "heat"));
+if (new URLSearchParams(location.search).get("view") === "heat") setMarkerView("heat");
 
 // ---- clicks on markers ----
 
@@ -222,7 +308,17 @@ async function start(): Promise<void> {
     }
   }
   live.start();
-  setInterval(() => void refreshCounts(false), STATS_REFRESH_MS);
+  // A rolling window moves on: addresses that fall out of it leave the map too.
+  setInterval(() => void refreshCounts(view.window !== "all" && view.window !== "custom"), STATS_REFRESH_MS);
 }
 
+filterBar.render(view);
+if (recentOnly !== null) {
+  const note = byId("recent-note");
+  const all = document.createElement("a");
+  all.href = "/";
+  all.textContent = "show all";
+  note.append(`The map shows the latest ${recentOnly === 1 ? "event" : `${recentOnly} events`} · `, all);
+  note.hidden = false;
+}
 void start();

@@ -11,6 +11,7 @@ export const COLORS = {
   probe: "#8c96a8",
   home: "#4cc9f0",
   starred: "#ffcc33",
+  alert: "#f4a261",
 } as const;
 
 /** How the addresses are drawn. */
@@ -81,6 +82,11 @@ export class MarkerLayer {
 
   get(ip: string): Marker | undefined {
     return this.byIp.get(ip);
+  }
+
+  /** Every located address. */
+  all(): IterableIterator<Marker> {
+    return this.byIp.values();
   }
 
   /** Replace everything with a fresh /api/v1/markers answer. */
@@ -213,6 +219,16 @@ export class MarkerLayer {
       ctx.arc(m.x, m.y, Math.min(r, 1.6), 0, Math.PI * 2);
       ctx.globalAlpha = 1;
       ctx.fill();
+      if (m.successes > 0 && m.failures > 0) {
+        // A login that worked after failures: an alert ring, not only a colour.
+        ctx.beginPath();
+        ctx.arc(m.x, m.y, r + 4, 0, Math.PI * 2);
+        ctx.strokeStyle = COLORS.alert;
+        ctx.lineWidth = 2;
+        ctx.setLineDash([3, 2]);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
     }
     this.drawHomes();
   }

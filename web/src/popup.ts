@@ -1,7 +1,7 @@
 // The per-address popup, filled from GET /api/v1/ips/{ip}. Everything is inserted as
 // text: user names, host names and sensor names are attacker- or operator-controlled.
 
-import { api, ApiError, LINK_LABELS, type IpDetail } from "./api";
+import { api, ApiError, LINK_LABELS, type IpDetail, type MarkerData } from "./api";
 import { append, codeText, el, externalLink, formatCount, formatDateTime, visibleText } from "./dom";
 import { COLORS, markerOutcome } from "./markers";
 
@@ -13,6 +13,8 @@ export class Popup {
   private request = 0;
   private anchor: { x: number; y: number } | null = null;
   currentIp: string | null = null;
+  /** Public mode: the server has no address pages; the popup shows what the map knows. */
+  private publicLookup: ((network: string) => MarkerData | undefined) | null = null;
 
   constructor(parent: HTMLElement) {
     const close = el("button", "popup-close", "×");
@@ -31,6 +33,11 @@ export class Popup {
     });
   }
 
+  /** Switches to public mode, where `lookup` gives a network's marker. */
+  setPublic(lookup: (network: string) => MarkerData | undefined): void {
+    this.publicLookup = lookup;
+  }
+
   get isOpen(): boolean {
     return !this.root.hidden;
   }
@@ -43,6 +50,11 @@ export class Popup {
     this.body.replaceChildren(el("h2", "popup-ip", ip), el("p", "popup-loading", "Loading…"));
     this.root.hidden = false;
     this.place();
+    if (this.publicLookup) {
+      this.renderPublic(ip, this.publicLookup(ip));
+      this.place();
+      return;
+    }
     try {
       const detail = await api.ip(ip);
       if (req !== this.request) return;
@@ -140,6 +152,28 @@ export class Popup {
     );
   }
 
+  /** A network in public mode: what its marker holds. */
+  private renderPublic(network: string, m: MarkerData | undefined): void {
+    const rows = el("dl", "popup-grid");
+    const row = (label: string, value: string) => rows.append(el("dt", null, label), el("dd", null, value));
+    if (m?.country_code) row("Country", countryLabel(m.country_code));
+    if (m) row("Last seen", formatDateTime(m.last_seen, true));
+    if (m?.sensor) row("Sensor", m.sensor);
+    const counts = m
+      ? el(
+          "div",
+          "popup-counts",
+          count("Failures", m.failures, COLORS.failure),
+          count("Successes", m.successes, COLORS.success),
+          count("Probes", m.probes, COLORS.probe),
+        )
+      : null;
+    const title = el("h2", "popup-ip", network);
+    if (m) title.classList.add(`outcome-${markerOutcome(m)}`);
+    this.body.replaceChildren();
+    append(this.body, title, el("p", "popup-note", "A network (addresses are not shown on this page)."), counts, rows);
+  }
+
   /** Keep the popup next to its anchor and inside the window. */
   private place(): void {
     if (!this.anchor) return;
@@ -164,4 +198,14 @@ function count(label: string, n: number, color: string): HTMLElement {
   const swatch = el("span", "swatch");
   swatch.style.backgroundColor = color;
   return el("div", "count", swatch, el("strong", null, formatCount(n)), el("span", "label", label));
+}
+
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+function countryLabel(code: string): string {
+  try {
+    const name = regionNames.of(code);
+    return name && name !== code ? `${name} (${code})` : code;
+  } catch {
+    return code;
+  }
 }

@@ -1,4 +1,5 @@
-// The header counters: kept exact by /api/v1/stats, nudged forward by live events.
+// The header counters: kept exact by /api/v1/stats, nudged forward by live events, with the
+// change against the previous window of the same length when there is one.
 
 import type { KnockEvent, Stats } from "./api";
 import { isAttempt, weight } from "./api";
@@ -12,7 +13,10 @@ export interface Novelty {
 
 export class StatsView {
   private stats: Stats | null = null;
+  private previous: Stats | null = null;
   private readonly attempts = byId("stat-attempts");
+  private readonly events = byId("stat-events");
+  private readonly successes = byId("stat-successes");
   private readonly ips = byId("stat-ips");
   private readonly countries = byId("stat-countries");
   private readonly unlocated = byId("stat-unlocated");
@@ -23,9 +27,16 @@ export class StatsView {
     setInterval(() => this.render(), 60_000);
   }
 
-  set(stats: Stats): void {
+  /** The window's figures, and those of the window before it (null: no comparison). */
+  set(stats: Stats, previous: Stats | null = this.previous): void {
     this.stats = stats;
+    this.previous = previous;
     this.render();
+  }
+
+  /** The figures shown, as last set and nudged. */
+  get current(): Stats | null {
+    return this.stats;
   }
 
   /** Count one live event; `novelty` says whether its address/country is new. */
@@ -48,7 +59,14 @@ export class StatsView {
     const s = this.stats;
     if (!s) return;
     bump(this.attempts, formatCount(s.attempts));
+    bump(this.events, formatCount(s.events));
+    bump(this.successes, formatCount(s.successes));
     bump(this.ips, formatCount(s.unique_ips));
+    const p = this.previous;
+    delta("delta-attempts", s.attempts, p?.attempts);
+    delta("delta-events", s.events, p?.events);
+    delta("delta-ips", s.unique_ips, p?.unique_ips);
+    delta("delta-successes", s.successes, p?.successes);
     bump(this.countries, formatCount(s.countries));
     bump(this.unlocated, formatCount(s.unlocated_ips));
     bump(this.last, formatDateTime(s.last_event));
@@ -57,6 +75,25 @@ export class StatsView {
       this.last.title = new Date(s.last_event).toString();
     }
   }
+}
+
+/** The change against the previous window, as "▲ 12 %" (not by colour alone). */
+function delta(id: string, now: number, before: number | undefined): void {
+  const node = byId(id);
+  if (before === undefined) {
+    node.textContent = "";
+    node.removeAttribute("title");
+    return;
+  }
+  let text: string;
+  if (before === 0) text = now === 0 ? "±0" : "▲ new";
+  else {
+    const pct = Math.round(((now - before) / before) * 100);
+    text = pct === 0 ? "±0 %" : `${pct > 0 ? "▲" : "▼"} ${Math.abs(pct)} %`;
+  }
+  node.textContent = text;
+  node.dataset.trend = now > before ? "up" : now < before ? "down" : "flat";
+  node.title = `${formatCount(before)} in the previous window`;
 }
 
 /** Set a counter's text and flash it briefly when it changed. */

@@ -9,7 +9,11 @@ export class UnlocatedPanel {
   private readonly panel = byId("unlocated-panel");
   private readonly list = byId("unlocated-list");
 
-  constructor(private readonly openIp: (ip: string, x: number, y: number) => void) {
+  /** `query` gives the filters the list follows (see filters.ts). */
+  constructor(
+    private readonly openIp: (ip: string, x: number, y: number) => void,
+    private readonly query: () => string = () => "",
+  ) {
     this.toggle.addEventListener("click", () => void this.setOpen(this.panel.hidden !== false));
   }
 
@@ -24,7 +28,7 @@ export class UnlocatedPanel {
     if (this.panel.hidden !== false) return;
     let rows: { ip: string; events: number }[];
     try {
-      rows = (await api.markers()).unlocated ?? [];
+      rows = (await api.markers(this.query())).unlocated ?? [];
     } catch {
       return;
     }

@@ -112,6 +112,32 @@ function watch(page) {
   return seen;
 }
 
+/** Clicks the dot of `key` (an address, or a network in public mode) until its popup opens:
+ * the page may still be laying itself out (and the dot moving) when the dot first exists. */
+async function openPopup(page, key) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const pos = await page.evaluate((k) => window.knockmapTest?.markerScreenPosition(k) ?? null, key);
+    if (pos) {
+      await page.mouse.click(pos.x, pos.y);
+      try {
+        await page.waitForFunction(
+          (k) => {
+            const p = document.querySelector(".popup");
+            return !!p && !p.hidden && (p.textContent ?? "").includes(k);
+          },
+          key,
+          { timeout: 3_000 },
+        );
+        return;
+      } catch {
+        // not opened: look for the dot again
+      }
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`the popup of ${key} did not open`);
+}
+
 async function readCount(page, selector) {
   const text = (await page.textContent(selector)) ?? "";
   const digits = text.replace(/\D/g, "");
@@ -195,7 +221,7 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     assert.ok(pos && Number.isFinite(pos.x) && Number.isFinite(pos.y), "marker has a screen position");
 
     // A real click on the dot opens the popup.
-    await page.mouse.click(pos.x, pos.y);
+    await openPopup(page, ATTACKER);
     const popup = page.locator(".popup");
     await popup.waitFor({ state: "visible", timeout: 5_000 });
     await page.waitForFunction(() => /London/.test(document.querySelector(".popup")?.textContent ?? ""), null, {
@@ -445,13 +471,9 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
 
     // The map shows the starred attacker in gold and its popup links to this page.
     await page.goto(`${base}/`);
-    const handle = await page.waitForFunction(
-      (ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null,
-      ATTACKER,
-      { timeout: 30_000 },
-    );
-    const pos = await handle.jsonValue();
-    await page.mouse.click(pos.x, pos.y);
+    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null, ATTACKER, { timeout: 30_000 });
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
+    await openPopup(page, ATTACKER);
     await page.waitForSelector(".popup-details", { timeout: 10_000 });
     assert.match((await page.textContent(".popup")) ?? "", /Starred/);
     await page.click(".popup-details");
@@ -471,6 +493,216 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
     assert.deepEqual(seen.pageErrors, [], "no uncaught page errors");
     const cspErrors = seen.consoleErrors.filter((t) => /Content Security Policy/i.test(t));
     assert.deepEqual(cspErrors, [], "no Content Security Policy violations");
+  } catch (err) {
+    const log = server.log();
+    if (log) console.error(`--- knockmap serve output ---\n${log}`);
+    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
+    throw err;
+  } finally {
+    await browser?.close().catch(() => {});
+    await stopServer(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("dashboard: time window, filters kept in the URL, top lists, a success after failures", { skip, timeout: 120_000 }, async () => {
+  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
+  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
+  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
+  await writeFile(join(dir, "auth.log"), "");
+  const server = startServer(dir);
+  let browser;
+  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
+  const US = "216.160.83.56"; // Milton, US in the MaxMind test database
+  const failed = (ip, i) =>
+    `${syslogNow()} web-01 sshd[${3000 + i}]: Failed password for root from ${ip} port ${50000 + i} ssh2\n`;
+  try {
+    const base = await server.url;
+    await appendFile(join(dir, "auth.log"), [failed(ATTACKER, 0), failed(ATTACKER, 1), failed(ATTACKER, 2), failed(US, 3), failed(US, 4)].join(""));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await fetch(`${base}/api/v1/stats`);
+      if (res.ok && (await res.json()).attempts >= 5) break;
+      assert.ok(Date.now() < deadline, "the events were stored");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+    seen = watch(page);
+    const attempts = () => readCount(page, "#stat-attempts");
+    const waitAttempts = (n) =>
+      page.waitForFunction((n) => Number((document.getElementById("stat-attempts")?.textContent ?? "").replace(/\D/g, "")) === n, n, {
+        timeout: 15_000,
+      });
+
+    // A shared link opens the same view.
+    await page.goto(`${base}/?window=24h`);
+    await page.waitForSelector('#window-buttons button[data-window="24h"][aria-pressed="true"]');
+    await waitAttempts(5);
+    assert.match((await page.textContent("#delta-attempts")) ?? "", /new/, "nothing in the previous 24 hours");
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
+
+    // Top lists; a country narrows everything, shown as a chip and kept in the URL.
+    const countries = await page.$$eval(".side-countries .row-button", (els) => els.map((e) => e.textContent));
+    assert.ok(countries.some((c) => /United Kingdom \(GB\)\s*3/.test(c)), JSON.stringify(countries));
+    assert.ok(countries.some((c) => /United States \(US\)\s*2/.test(c)), JSON.stringify(countries));
+    const users = await page.$$eval(".side-users li", (els) => els.map((e) => e.textContent));
+    assert.ok(users.some((u) => /root\s*5/.test(u)), JSON.stringify(users));
+    await page.click('.side-countries .row-button:has-text("United Kingdom")');
+    await waitAttempts(3);
+    assert.match(page.url(), /country=GB/);
+    assert.match(page.url(), /window=24h/);
+    assert.match((await page.textContent("#filter-chips")) ?? "", /United Kingdom \(GB\)/);
+    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) === null, US);
+    assert.ok(await page.evaluate((ip) => window.knockmapTest?.markerScreenPosition(ip) !== null, ATTACKER));
+    const feedIps = await page.$$eval("#feed-list .ip", (els) => els.map((e) => e.textContent));
+    assert.ok(feedIps.length > 0 && feedIps.every((ip) => ip === ATTACKER), `feed follows the filter: ${feedIps}`);
+    // Reloading the URL gives the same view.
+    await page.reload();
+    await waitAttempts(3);
+    await page.click("#filter-chips .chip");
+    await waitAttempts(5);
+    assert.doesNotMatch(page.url(), /country=/);
+
+    // A sensor filter, then another window.
+    await page.click('.side-sensors .row-button:has-text("local")');
+    await page.waitForFunction(() => /sensor=local/.test(location.search));
+    await waitAttempts(5);
+    await page.click('#window-buttons button[data-window="1h"]');
+    await page.waitForFunction(() => /window=1h/.test(location.search));
+    await waitAttempts(5);
+
+    // A custom range in the past shows nothing and takes no live events.
+    await page.click('#window-buttons button[data-window="custom"]');
+    await page.waitForSelector("#custom-range:not([hidden])");
+    await page.fill("#custom-since", "2020-01-01T00:00");
+    await page.fill("#custom-until", "2020-01-02T00:00");
+    await page.click('#custom-range button[type="submit"]');
+    await waitAttempts(0);
+    assert.match(page.url(), /window=custom/);
+    assert.match(page.url(), /since=2020-01-0/);
+    await appendFile(join(dir, "auth.log"), failed(ATTACKER, 5));
+    await page.waitForTimeout(1500);
+    assert.equal(await attempts(), 0, "a live event outside the window is not counted");
+
+    // All time: a success from an address that failed before is an alert.
+    await page.goto(`${base}/`);
+    await waitAttempts(6);
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
+    await appendFile(
+      join(dir, "auth.log"),
+      `${syslogNow()} web-01 sshd[3999]: Accepted password for root from ${ATTACKER} port 50999 ssh2\n`,
+    );
+    await page.waitForSelector("#feed-list li.alert", { timeout: 15_000 });
+    assert.match((await page.textContent("#feed-list li.alert")) ?? "", /login after failures/);
+    await page.waitForFunction(
+      (ip) => (document.querySelector(".side-successes")?.textContent ?? "").includes(ip),
+      ATTACKER,
+      { timeout: 10_000 },
+    );
+    assert.equal(await page.locator(".side-successes li.alert").count(), 1);
+    assert.equal(await readCount(page, "#stat-successes"), 1);
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "web-dashboard.png") });
+
+    // The theme follows the system: light when it asks for light.
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: "dark" });
+    assert.equal(await background(), "rgb(11, 15, 23)", "dark when the system is");
+    await page.emulateMedia({ colorScheme: "light" });
+    assert.equal(await background(), "rgb(238, 242, 247)", "light when the system is");
+    await page.screenshot({ path: join(artifacts, "web-dashboard-light.png") });
+    await page.emulateMedia({ colorScheme: "dark" });
+
+    // The activity chart shows the failures.
+    assert.ok((await page.locator(".side-activity svg rect.failure").count()) >= 1, "failed logins in the chart");
+    assert.match((await page.getAttribute(".side-activity svg", "aria-label")) ?? "", /Events per hour/);
+
+    // /recent/N: the map of the latest N events, as the original offered.
+    await page.goto(`${base}/recent/1`);
+    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null, ATTACKER, { timeout: 15_000 });
+    assert.equal(await page.evaluate((ip) => window.knockmapTest.markerScreenPosition(ip), US), null, "older events are not on it");
+    assert.match((await page.textContent("#recent-note")) ?? "", /latest event/);
+    await page.goto(`${base}/`);
+    await waitAttempts(7);
+
+    // Keyboard: the window buttons and panel rows are reachable and work with Enter.
+    await page.focus('#window-buttons button[data-window="7d"]');
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /window=7d/.test(location.search));
+
+    assert.deepEqual(seen.dialogs, []);
+    assert.deepEqual(seen.pageErrors, []);
+  } catch (err) {
+    const log = server.log();
+    if (log) console.error(`--- knockmap serve output ---\n${log}`);
+    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
+    throw err;
+  } finally {
+    await browser?.close().catch(() => {});
+    await stopServer(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("public mode: the page and everything it loads show networks, never addresses or user names", { skip, timeout: 120_000 }, async () => {
+  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
+  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
+  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
+  await writeFile(join(dir, "auth.log"), "");
+  const server = startServer(dir, ["--public"]);
+  let browser;
+  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
+  const SECRET_USER = "hunter2-as-a-user-name";
+  const line = (i) =>
+    `${syslogNow()} web-01 sshd[${5000 + i}]: Failed password for invalid user ${SECRET_USER} from ${ATTACKER} port ${45000 + i} ssh2\n`;
+  try {
+    const base = await server.url;
+    await appendFile(join(dir, "auth.log"), line(0));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await fetch(`${base}/api/v1/stats`);
+      if (res.ok && (await res.json()).events >= 1) break;
+      assert.ok(Date.now() < deadline, "the event was stored");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+    seen = watch(page);
+    // Every answer the page receives, and every websocket frame.
+    const received = [];
+    page.on("response", async (r) => {
+      try {
+        received.push(`${r.url()}\n${await r.text()}`);
+      } catch {
+        // a redirect or an aborted request has no body
+      }
+    });
+    page.on("websocket", (ws) => ws.on("framereceived", (f) => received.push(String(f.payload))));
+    await page.goto(`${base}/`);
+    const network = "81.2.69.0/24";
+    await page.waitForFunction((n) => window.knockmapTest?.markerScreenPosition(n) ?? null, network, { timeout: 30_000 });
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
+    await appendFile(join(dir, "auth.log"), line(1));
+    await page.waitForFunction(() => Number((document.getElementById("stat-attempts")?.textContent ?? "").replace(/\D/g, "")) === 2, null, {
+      timeout: 15_000,
+    });
+    await openPopup(page, network);
+    await page.waitForSelector(".popup .popup-note");
+    assert.match((await page.textContent(".popup")) ?? "", /81\.2\.69\.0\/24/);
+    assert.equal(await page.locator(".popup-details").count(), 0, "no link to an address page");
+    assert.equal(await page.locator("#sign-in").count(), 0, "no sign-in");
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, "web-public.png") });
+
+    const html = await page.content();
+    for (const secret of [ATTACKER, SECRET_USER]) {
+      assert.ok(!html.includes(secret), `${secret} is not in the page`);
+      const leaks = received.filter((r) => r.includes(secret));
+      assert.deepEqual(leaks, [], `${secret} was not sent to the browser`);
+    }
+    assert.ok(received.some((r) => r.includes(network)), "the network was");
+    assert.deepEqual(seen.pageErrors, []);
   } catch (err) {
     const log = server.log();
     if (log) console.error(`--- knockmap serve output ---\n${log}`);

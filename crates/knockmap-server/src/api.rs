@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use jiff::Timestamp;
-use knockmap_store::{Filter, IpDetail, Window};
+use knockmap_store::{Filter, IpDetail, MarkerColumns, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -128,7 +128,11 @@ async fn stats(
 ) -> Result<impl IntoResponse, ApiError> {
     let filters = filters(query)?;
     let (window, filter) = (filters.window()?, filters.filter()?);
-    Ok(Json(state.store.stats(&window, &filter).await?))
+    let stats = state.store.stats(&window, &filter).await?;
+    Ok(Json(match &state.public {
+        Some(public) => public.stats(stats),
+        None => stats,
+    }))
 }
 
 async fn markers(
@@ -147,6 +151,18 @@ async fn markers(
             )));
         }
     };
+    if let Some(public) = &state.public {
+        let markers = public.markers(state.store.markers(&window, &filter).await?);
+        return Ok(if columns {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                MarkerColumns::from(&markers).to_json(),
+            )
+                .into_response()
+        } else {
+            Json(markers).into_response()
+        });
+    }
     Ok(if columns {
         let columns = state.store.marker_columns(&window, &filter).await?;
         (
@@ -178,9 +194,11 @@ async fn recent(
             }
         },
     };
-    Ok(Json(
-        json!({ "events": state.store.recent(&window, limit).await? }),
-    ))
+    let events = state.store.recent(&window, limit).await?;
+    Ok(Json(match &state.public {
+        Some(public) => json!({ "events": public.events(&events) }),
+        None => json!({ "events": events }),
+    }))
 }
 
 /// An address's detail plus the links to outside lookups.
@@ -232,6 +250,11 @@ async fn ip_detail(
     State(state): State<AppState>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    if state.public.is_some() {
+        return Err(ApiError::NotFound(
+            "an address's page is not shown in public mode".into(),
+        ));
+    }
     let Path(text) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let ip = canonical_ip(&text)?;
     let detail = state

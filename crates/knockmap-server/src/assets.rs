@@ -34,6 +34,11 @@ pub(crate) fn routes() -> Router<AppState> {
             "/app.css",
             get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
         )
+        // The map of the latest N events: the map's page, which reads N from the URL.
+        .route(
+            "/recent/{n}",
+            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+        )
         // An attacker's page: the same document for every address (the script reads the
         // address from the URL), so nothing of the path is ever reflected into the page.
         .route(

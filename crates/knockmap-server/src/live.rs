@@ -16,6 +16,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::AppState;
+use crate::public::PublicView;
 
 /// A batch of newly stored events, shared by every subscriber.
 pub type Batch = Arc<[StoredEvent]>;
@@ -93,7 +94,7 @@ async fn client(mut socket: WebSocket, state: AppState, mut receiver: broadcast:
             },
             received = receiver.recv() => {
                 let frames = match received {
-                    Ok(first) => events_frames(first, &mut receiver),
+                    Ok(first) => events_frames(first, &mut receiver, state.public.as_ref()),
                     Err(broadcast::error::RecvError::Lagged(missed)) => vec![resync_frame(missed)],
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
@@ -115,7 +116,11 @@ fn resync_frame(missed: u64) -> String {
 
 /// A frame holding `first` and the batches already waiting behind it, followed by a resync
 /// frame if the client fell behind while they were collected.
-fn events_frames(first: Batch, receiver: &mut broadcast::Receiver<Batch>) -> Vec<String> {
+fn events_frames(
+    first: Batch,
+    receiver: &mut broadcast::Receiver<Batch>,
+    public: Option<&PublicView>,
+) -> Vec<String> {
     let mut total = first.len();
     let mut batches = vec![first];
     let mut resync = None;
@@ -133,7 +138,14 @@ fn events_frames(first: Batch, receiver: &mut broadcast::Receiver<Batch>) -> Vec
         }
     }
     let events: Vec<&StoredEvent> = batches.iter().flat_map(|b| b.iter()).collect();
-    let mut frames = vec![json!({ "type": "events", "events": events }).to_string()];
+    let frame = match public {
+        Some(public) => {
+            let events: Vec<_> = events.into_iter().map(|e| public.event(e)).collect();
+            json!({ "type": "events", "events": events })
+        }
+        None => json!({ "type": "events", "events": events }),
+    };
+    let mut frames = vec![frame.to_string()];
     frames.extend(resync);
     frames
 }
@@ -189,7 +201,7 @@ mod tests {
         hub.publish(batch(2));
         hub.publish(batch(3));
         let first = receiver.try_recv().expect("first batch");
-        let frames = events_frames(first, &mut receiver);
+        let frames = events_frames(first, &mut receiver, None);
         assert_eq!(frames.len(), 1);
         let frame: serde_json::Value = serde_json::from_str(&frames[0]).expect("JSON");
         assert_eq!(frame["events"].as_array().map(Vec::len), Some(5));
@@ -198,7 +210,7 @@ mod tests {
             hub.publish(batch(1));
         }
         let first = batch(1);
-        let frames = events_frames(first, &mut receiver);
+        let frames = events_frames(first, &mut receiver, None);
         assert_eq!(
             frames.last().map(String::as_str),
             Some(r#"{"type":"resync"}"#)

@@ -49,6 +49,12 @@ type PerSensor = Family<SensorLabel, Gauge<i64, std::sync::atomic::AtomicI64>>;
 type Seconds = Family<SensorLabel, Gauge<f64, AtomicU64>>;
 
 async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    if state.public.is_some() {
+        // Sensor health and versions are for the operator, not for a public page.
+        return Err(ApiError::NotFound(
+            "metrics are not served in public mode".into(),
+        ));
+    }
     let sensors = state.store.list_sensors().await?;
     let mut registry = Registry::with_prefix("knockmap");
 

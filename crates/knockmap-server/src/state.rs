@@ -9,6 +9,7 @@ use crate::SharedStore;
 use crate::admin::AdminAccess;
 use crate::ingest::Ingestor;
 use crate::live::LiveHub;
+use crate::public::PublicView;
 
 /// A point on the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -49,6 +50,10 @@ pub struct Meta {
     pub sensors: Vec<SensorLocation>,
     /// Geolocation attribution, when the data in use requires one.
     pub attribution: Option<Attribution>,
+    /// Public mode (`--public`): addresses are shown as networks, no admin, no address pages.
+    pub public: bool,
+    /// Whether user names are shown (always outside public mode).
+    pub show_users: bool,
 }
 
 impl Meta {
@@ -68,6 +73,8 @@ impl Meta {
                 text: "IP Geolocation by DB-IP",
                 url: "https://db-ip.com",
             }),
+            public: false,
+            show_users: true,
         }
     }
 }
@@ -85,6 +92,8 @@ pub struct AppState {
     pub meta: Arc<Meta>,
     /// Who may use the admin routes (off when nothing is configured).
     pub admin: Arc<AdminAccess>,
+    /// Public mode: what every answer is anonymised with.
+    pub public: Option<PublicView>,
 }
 
 impl AppState {
@@ -113,7 +122,19 @@ impl AppState {
             hub,
             meta,
             admin: Arc::new(AdminAccess::none()),
+            public: None,
         }
+    }
+
+    /// The same state in public mode (see [`PublicView`]); admin access is switched off.
+    pub fn with_public(mut self, view: PublicView) -> AppState {
+        self.public = Some(view);
+        self.admin = Arc::new(AdminAccess::none());
+        let mut meta = self.meta.as_ref().clone();
+        meta.public = true;
+        meta.show_users = view.show_users;
+        self.meta = Arc::new(meta);
+        self
     }
 
     /// The same state with these admin credentials.

@@ -86,6 +86,14 @@ pub struct ServerOptions {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+    /// Public mode, for showing the map on a homepage: addresses are shown only as their
+    /// network (IPv4 /24, IPv6 /48), user names are hidden, and there are no address pages,
+    /// no admin routes and no /metrics. Sensors still report to /api/v1/ingest.
+    #[arg(long, env = "KNOCKMAP_PUBLIC")]
+    pub public: bool,
+    /// In public mode, show the user names tried (they can hold passwords typed by mistake).
+    #[arg(long, env = "KNOCKMAP_PUBLIC_SHOW_USERS", requires = "public")]
+    pub public_show_users: bool,
     /// Delete raw events older than AGE (such as 90d, 12w or 36h) in the background. The
     /// statistics, the map and each address's totals, stars and notes keep counting them.
     /// Default: keep everything.

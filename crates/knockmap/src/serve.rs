@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use knockmap_geo::GeoDb;
-use knockmap_server::{AdminAccess, AppState, LocalSourceHandle, Location, LogSpec};
+use knockmap_server::{AdminAccess, AppState, LocalSourceHandle, Location, LogSpec, PublicView};
 use knockmap_source::StartAt;
 
 use crate::cli::{ServeArgs, ServerOptions};
@@ -65,7 +65,19 @@ impl Server {
             }
         });
         let mut state = AppState::new(store, geo, home);
-        state = state.with_admin(admin_access(options)?);
+        if options.public {
+            if options.admin_password.is_some() || options.admin_token.is_some() {
+                anyhow::bail!(
+                    "--public has no admin routes: leave out --admin-password and --admin-token \
+                     (run a second, private server on the same database to administer)"
+                );
+            }
+            state = state.with_public(PublicView {
+                show_users: options.public_show_users,
+            });
+        } else {
+            state = state.with_admin(admin_access(options)?);
+        }
         let (listener, addr) = knockmap_server::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;

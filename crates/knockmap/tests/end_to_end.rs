@@ -501,3 +501,133 @@ where
         }
     }
 }
+
+/// The raw body of a GET, with its status.
+async fn get_text(server: &Server, path: &str) -> (u16, String) {
+    let response = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .expect("GET");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn public_mode_shows_networks_and_nothing_more() {
+    let (dir, log) = temp_log();
+    let secret_user = "hunter2-typed-as-user";
+    append(
+        &log,
+        &[
+            &format!(
+                "Nov 20 08:00:00 web-01 sshd[10]: Failed password for invalid user {secret_user} from 81.2.69.142 port 4000 ssh2"
+            ),
+            "Nov 20 08:00:01 web-01 sshd[11]: Failed password for root from 81.2.69.160 port 4001 ssh2",
+            "Nov 20 08:00:02 web-01 sshd[12]: Invalid user oracle from 10.20.30.40 port 4002",
+        ],
+    );
+    let server = Server::start_with(
+        dir.path(),
+        &["--source".as_ref(), log.as_os_str(), "--public".as_ref()],
+    );
+    assert_eq!(server.wait_for_events(3).await["events"], 3);
+
+    // The live frame of a new event, anonymised like every answer.
+    let ws_url = format!("{}/api/v1/live", server.base.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("websocket");
+    let hello = next_json(&mut socket).await;
+    assert_eq!(hello["meta"]["public"], true, "{hello}");
+    append(
+        &log,
+        &[&format!(
+            "Nov 20 08:00:03 web-01 sshd[13]: Failed password for invalid user {secret_user} from 81.2.69.142 port 4003 ssh2"
+        )],
+    );
+    let frame = next_json(&mut socket).await;
+    assert_eq!(frame["type"], "events", "{frame}");
+    assert_eq!(frame["events"][0]["ip"], "81.2.69.0/24", "{frame}");
+    for hidden in ["id", "port", "pid", "host", "user", "method", "ip_events"] {
+        assert!(
+            frame["events"][0].get(hidden).is_none(),
+            "{hidden}: {frame}"
+        );
+    }
+    let mut bodies = vec![("live frame".to_string(), frame.to_string())];
+
+    for path in [
+        "/api/v1/stats",
+        "/api/v1/markers",
+        "/api/v1/markers?format=columns",
+        "/api/v1/recent",
+        "/api/v1/meta",
+        "/api/v1/session",
+    ] {
+        let (status, body) = get_text(&server, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        bodies.push((path.to_string(), body));
+    }
+    for (what, body) in &bodies {
+        for secret in [
+            "81.2.69.142",
+            "81.2.69.160",
+            "10.20.30.40",
+            secret_user,
+            "web-01",
+        ] {
+            assert!(!body.contains(secret), "{secret} in {what}: {body}");
+        }
+    }
+    let (_, markers) = server.get("/api/v1/markers").await;
+    assert_eq!(markers["markers"][0]["ip"], "81.2.69.0/24", "{markers}");
+    assert_eq!(
+        markers["markers"][0]["events"], 3,
+        "both addresses merged: {markers}"
+    );
+    assert_eq!(markers["unlocated"][0]["ip"], "10.20.30.0/24", "{markers}");
+    let (_, stats) = server.get("/api/v1/stats").await;
+    assert_eq!(stats["unique_ips"], 3, "{stats}");
+    assert_eq!(stats["top_users"], serde_json::json!([]), "{stats}");
+
+    // No address pages, no admin, no metrics.
+    assert_eq!(get_text(&server, "/api/v1/ips/81.2.69.142").await.0, 404);
+    assert_eq!(get_text(&server, "/metrics").await.0, 404);
+    assert_eq!(get_text(&server, "/api/v1/sensors").await.0, 403);
+    let star = reqwest::Client::new()
+        .post(format!("{}/api/v1/ips/81.2.69.142/star", server.base))
+        .bearer_auth("anything")
+        .header("content-type", "application/json")
+        .body(r#"{"starred": true}"#)
+        .send()
+        .await
+        .expect("POST star");
+    assert_eq!(star.status().as_u16(), 403);
+    server.stop();
+
+    // User names only when asked for.
+    let server = Server::start_with(
+        dir.path(),
+        &["--public".as_ref(), "--public-show-users".as_ref()],
+    );
+    let (_, recent) = get_text(&server, "/api/v1/recent").await;
+    assert!(recent.contains(secret_user), "{recent}");
+    assert!(!recent.contains("81.2.69.142"), "{recent}");
+    server.stop();
+
+    // Public mode has no admin: asking for both is refused with a reason.
+    let output = Command::new(env!("CARGO_BIN_EXE_knockmap"))
+        .args([
+            "serve",
+            "--public",
+            "--admin-password",
+            "x",
+            "--no-geoip-download",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run knockmap serve");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--public has no admin routes"), "{stderr}");
+}
