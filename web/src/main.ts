@@ -224,6 +224,7 @@ function onEvents(all: KnockEvent[]): void {
     }
   }
   stats.render();
+  showFreshness();
   if (alerted) {
     const s = stats.current;
     if (s) side.render(s, markers.all(), bounds(view));
@@ -232,14 +233,43 @@ function onEvents(all: KnockEvent[]): void {
 
 const liveStatus = byId("live-status");
 const liveText = byId("live-text");
+/** Connected, but nothing new for this long: the light says "quiet" (sensors may be down). */
+const STALE_MS = 15 * 60_000;
+let liveState: LiveState = "connecting";
+
 function onLiveState(state: LiveState, retryInMs?: number): void {
-  liveStatus.dataset.state = state;
-  liveText.textContent =
-    state === "live"
-      ? "Live"
-      : state === "connecting"
+  liveState = state;
+  if (state !== "live") {
+    liveStatus.dataset.state = state;
+    liveText.textContent =
+      state === "connecting"
         ? "Connecting…"
         : `Offline, retrying in ${Math.max(1, Math.round((retryInMs ?? 0) / 1000))} s`;
+    return;
+  }
+  showFreshness();
+}
+
+/** While connected: "Live", with the age of the newest event, or "quiet" when it is old. */
+function showFreshness(): void {
+  if (liveState !== "live") return;
+  const last = stats.current?.last_event ? Date.parse(stats.current.last_event) : NaN;
+  const age = Date.now() - last;
+  const stale = Number.isFinite(age) && age > STALE_MS;
+  liveStatus.dataset.state = stale ? "stale" : "live";
+  liveText.textContent = Number.isFinite(age)
+    ? `${stale ? "Quiet" : "Live"} · newest ${formatAge(age)} ago`
+    : "Live";
+  liveStatus.title = stale ? "Connected, but no event for a while: are the sensors running?" : "Connected";
+}
+setInterval(showFreshness, 5_000);
+
+function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
 }
 
 const live = new LiveConnection({

@@ -87,6 +87,12 @@ export class WorldMap {
     this.zoomListeners.push(fn);
   }
 
+  /** The current pan and zoom (k: the factor, x and y: the offset in CSS px). */
+  get transform(): { k: number; x: number; y: number } {
+    const t = zoomTransform(this.zoomTarget.node()!);
+    return { k: t.k, x: t.x, y: t.y };
+  }
+
   /** The current zoom factor (1: the whole world). */
   get zoomLevel(): number {
     return zoomTransform(this.zoomTarget.node()!).k;

@@ -1,5 +1,11 @@
 // Per-address markers on the marker canvas: colour by outcome, area by event count,
 // and hit-testing for clicks; or, in the heatmap view, the same addresses as heat.
+//
+// With 100,000 addresses a full drawing takes tens of milliseconds, more than a frame. So
+// the layer is drawn into an offscreen bitmap, and the visible canvas shows that bitmap:
+// while panning and zooming it is only moved and scaled (a single image copy per frame),
+// and drawn anew once the map rests; a live event draws its one marker on top, and the
+// drawing order is fixed by a full drawing at most every few seconds.
 
 import type { KnockEvent, LatLon, MarkerData, MarkersResponse, Outcome } from "./api";
 import { hasLocation, weight } from "./api";
@@ -19,6 +25,10 @@ export type View = "markers" | "heat";
 
 /** Radius of one address's heat, in CSS px. */
 const HEAT_RADIUS = 18;
+/** The map is drawn anew this long after the last pan or zoom step. */
+const SETTLE_MS = 150;
+/** Full drawings for live events at most this often (they fix the drawing order). */
+const LIVE_REDRAW_MS = 2_000;
 
 export interface Marker extends MarkerData {
   /** Projected centre in CSS px relative to the map, refreshed on every draw. */
@@ -48,10 +58,31 @@ export class MarkerLayer {
   private frame = 0;
   private view: View = "markers";
   private heat: HeatCanvas | null = null;
+  /** The last full drawing, and the zoom it was drawn at. */
+  private readonly cache = document.createElement("canvas");
+  private readonly cacheCtx: CanvasRenderingContext2D;
+  private cachedAt: { k: number; x: number; y: number } | null = null;
+  /** Markers changed by live events since the last drawing. */
+  private readonly changed = new Set<Marker>();
+  private fullNeeded = true;
+  private lastFull = 0;
+  private settle = 0;
+  private liveRedraw = 0;
+  private markedFirstDrawing = false;
 
   constructor(private readonly map: WorldMap) {
+    const ctx = this.cache.getContext("2d");
+    if (!ctx) throw new Error("canvas 2D context unavailable");
+    this.cacheCtx = ctx;
     map.onResize(() => this.draw());
-    map.onZoom(() => this.scheduleDraw());
+    map.onZoom(() => this.onZoom());
+  }
+
+  /** Pan or zoom: move the last drawing now, draw anew when the map rests. */
+  private onZoom(): void {
+    this.blit();
+    window.clearTimeout(this.settle);
+    this.settle = window.setTimeout(() => this.scheduleDraw(), SETTLE_MS);
   }
 
   get currentView(): View {
@@ -153,7 +184,8 @@ export class MarkerLayer {
     else m.probes += n;
     if (!m.last_seen || Date.parse(e.ts) > Date.parse(m.last_seen)) m.last_seen = e.ts;
     this.orderDirty = true;
-    this.scheduleDraw();
+    this.changed.add(m);
+    this.scheduleUpdate();
     return m;
   }
 
@@ -182,55 +214,131 @@ export class MarkerLayer {
     return best;
   }
 
+  /** A full drawing at the next frame. */
   scheduleDraw(): void {
+    this.fullNeeded = true;
+    this.requestFrame();
+  }
+
+  /** Live changes at the next frame: drawn on top, with a full drawing now and then. */
+  private scheduleUpdate(): void {
+    this.requestFrame();
+    if (!this.liveRedraw) {
+      const wait = Math.max(0, this.lastFull + LIVE_REDRAW_MS - performance.now());
+      this.liveRedraw = window.setTimeout(() => {
+        this.liveRedraw = 0;
+        this.scheduleDraw();
+      }, wait);
+    }
+  }
+
+  private requestFrame(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.draw();
+      const t = this.map.transform;
+      const moved = !this.cachedAt || t.k !== this.cachedAt.k || t.x !== this.cachedAt.x || t.y !== this.cachedAt.y;
+      if (this.fullNeeded || moved || this.view === "heat") {
+        // Heat is summed over all addresses; it waits for the next full drawing.
+        if (this.fullNeeded || moved) this.draw();
+        return;
+      }
+      const ctx = this.prepareCache(false);
+      for (const m of this.changed) this.drawMarker(ctx, m);
+      this.changed.clear();
+      this.blit();
     });
   }
 
+  /** Draws everything into the cache and shows it. */
   draw(): void {
-    if (this.view === "heat") {
-      this.drawHeat();
-      return;
+    window.clearTimeout(this.liveRedraw);
+    this.liveRedraw = 0;
+    this.fullNeeded = false;
+    this.changed.clear();
+    this.lastFull = performance.now();
+    const ctx = this.prepareCache(true);
+    if (this.view === "heat") this.drawHeat(ctx);
+    else this.drawMarkers(ctx);
+    this.drawHomes(ctx);
+    this.cachedAt = { ...this.map.transform };
+    this.blit();
+    if (!this.markedFirstDrawing && this.byIp.size > 0) {
+      // For the browser's performance timeline (and the rendering benchmark).
+      this.markedFirstDrawing = true;
+      performance.mark("knockmap:first-markers", { detail: { markers: this.byIp.size } });
     }
+  }
+
+  /** The cache's context in CSS pixels, sized like the map (and cleared when asked). */
+  private prepareCache(clear: boolean): CanvasRenderingContext2D {
+    const { width, height, dpr } = this.map;
+    const w = Math.round(width * dpr);
+    const h = Math.round(height * dpr);
+    const ctx = this.cacheCtx;
+    if (this.cache.width !== w || this.cache.height !== h) {
+      this.cache.width = w;
+      this.cache.height = h;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (clear) ctx.clearRect(0, 0, width, height);
+    return ctx;
+  }
+
+  /** Shows the cache on the visible canvas, moved and scaled from the zoom it was drawn at
+   * to the current one. */
+  private blit(): void {
     const { ctx } = this.map.markers;
-    ctx.clearRect(0, 0, this.map.width, this.map.height);
+    const { width, height, dpr } = this.map;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, Math.round(width * dpr), Math.round(height * dpr));
+    const at = this.cachedAt;
+    if (at) {
+      const t = this.map.transform;
+      const s = t.k / at.k;
+      ctx.setTransform(s, 0, 0, s, (t.x - at.x * s) * dpr, (t.y - at.y * s) * dpr);
+      ctx.drawImage(this.cache, 0, 0);
+    }
+    ctx.restore();
+  }
+
+  private drawMarkers(ctx: CanvasRenderingContext2D): void {
     if (this.orderDirty) {
       // Big dots first so that small ones stay visible (and clickable) on top.
       this.drawOrder = [...this.byIp.values()].sort((a, b) => b.events - a.events);
       this.orderDirty = false;
     }
-    for (const m of this.drawOrder) {
-      const r = radius(m.events);
-      if (!this.place(m, r)) continue;
-      const color = m.starred ? COLORS.starred : COLORS[markerOutcome(m)];
+    for (const m of this.drawOrder) this.drawMarker(ctx, m);
+  }
+
+  private drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
+    const r = radius(m.events);
+    if (!this.place(m, r)) return;
+    const color = m.starred ? COLORS.starred : COLORS[markerOutcome(m)];
+    ctx.beginPath();
+    ctx.arc(m.x, m.y, r, 0, Math.PI * 2);
+    ctx.globalAlpha = 0.22;
+    ctx.fillStyle = color;
+    ctx.fill();
+    ctx.globalAlpha = 0.9;
+    ctx.lineWidth = 1.25;
+    ctx.strokeStyle = color;
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.arc(m.x, m.y, Math.min(r, 1.6), 0, Math.PI * 2);
+    ctx.globalAlpha = 1;
+    ctx.fill();
+    if (m.successes > 0 && m.failures > 0) {
+      // A login that worked after failures: an alert ring, not only a colour.
       ctx.beginPath();
-      ctx.arc(m.x, m.y, r, 0, Math.PI * 2);
-      ctx.globalAlpha = 0.22;
-      ctx.fillStyle = color;
-      ctx.fill();
-      ctx.globalAlpha = 0.9;
-      ctx.lineWidth = 1.25;
-      ctx.strokeStyle = color;
+      ctx.arc(m.x, m.y, r + 4, 0, Math.PI * 2);
+      ctx.strokeStyle = COLORS.alert;
+      ctx.lineWidth = 2;
+      ctx.setLineDash([3, 2]);
       ctx.stroke();
-      ctx.beginPath();
-      ctx.arc(m.x, m.y, Math.min(r, 1.6), 0, Math.PI * 2);
-      ctx.globalAlpha = 1;
-      ctx.fill();
-      if (m.successes > 0 && m.failures > 0) {
-        // A login that worked after failures: an alert ring, not only a colour.
-        ctx.beginPath();
-        ctx.arc(m.x, m.y, r + 4, 0, Math.PI * 2);
-        ctx.strokeStyle = COLORS.alert;
-        ctx.lineWidth = 2;
-        ctx.setLineDash([3, 2]);
-        ctx.stroke();
-        ctx.setLineDash([]);
-      }
+      ctx.setLineDash([]);
     }
-    this.drawHomes();
   }
 
   /** Projects a marker; false (and not visible) when it is off the screen. */
@@ -246,10 +354,8 @@ export class MarkerLayer {
   /** The heatmap view: every address as a soft spot weighted by the log of its events
    * (a linear weight would let a few loud addresses saturate the scale), coloured by the
    * heat summed under each pixel. */
-  private drawHeat(): void {
-    const { ctx } = this.map.markers;
+  private drawHeat(ctx: CanvasRenderingContext2D): void {
     const { width, height, dpr } = this.map;
-    ctx.clearRect(0, 0, width, height);
     this.heat ??= new HeatCanvas();
     let max = 1;
     for (const m of this.byIp.values()) max = Math.max(max, m.events);
@@ -264,11 +370,9 @@ export class MarkerLayer {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(heat.canvas, 0, 0);
     ctx.restore();
-    this.drawHomes();
   }
 
-  private drawHomes(): void {
-    const { ctx } = this.map.markers;
+  private drawHomes(ctx: CanvasRenderingContext2D): void {
     for (const h of this.homes) {
       const p = this.map.project(h.lon, h.lat);
       if (!p) continue;

@@ -601,6 +601,7 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
       { timeout: 10_000 },
     );
     assert.equal(await page.locator(".side-successes li.alert").count(), 1);
+    assert.match((await page.textContent("#live-text")) ?? "", /^Live · newest \d+ s ago$/, "the age of the newest event");
     assert.equal(await readCount(page, "#stat-successes"), 1);
     await mkdir(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, "web-dashboard.png") });
