@@ -4,7 +4,9 @@
 // Measures, over several fresh page loads:
 // - first paint: from navigation start to the first drawing of all markers (the page's
 //   `knockmap:first-markers` performance mark, then one more frame so it is on screen);
-// - pan: frame times (requestAnimationFrame deltas) while the mouse drags the map, p50/p95;
+// - pan: frame times (requestAnimationFrame deltas) while the mouse drags the map, p50/p95,
+//   the frames that took longer than 25 ms (at 60 Hz, a dropped frame), and the main
+//   thread's busy time per frame (Chrome's TaskDuration over the drag / frames);
 // - zoom: the same while the wheel zooms in and out;
 // - JS heap after load (Chrome's Performance.getMetrics JSHeapUsedSize).
 //
@@ -64,8 +66,12 @@ async function startServer(dataDir) {
   return { child, ready };
 }
 
-/** Frame times while `action` runs: deltas between animation frames, in ms. */
-async function frameTimes(page, action) {
+/** Frame times while `action` runs: deltas between animation frames, in ms, and the main
+ * thread's busy time in ms over the same span. */
+async function frameTimes(page, cdp, action) {
+  const busy = async () =>
+    ((await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "TaskDuration")?.value ?? NaN) * 1000;
+  const busyBefore = await busy();
   await page.evaluate(() => {
     window.__frames = [];
     let last = performance.now();
@@ -81,15 +87,25 @@ async function frameTimes(page, action) {
     });
   });
   await action();
-  return page.evaluate(() => {
+  const frames = await page.evaluate(() => {
     window.__framesOn = false;
     return window.__frames;
   });
+  return { frames, busy: (await busy()) - busyBefore };
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), "knockmap-render-"));
 const server = await startServer(dataDir);
-const result = { runs, first_paint_ms: [], pan_frame_ms: [], zoom_frame_ms: [], heap_mb: [], markers: null };
+const result = {
+  runs,
+  first_paint_ms: [],
+  pan_frame_ms: [],
+  zoom_frame_ms: [],
+  pan_busy_ms: 0,
+  zoom_busy_ms: 0,
+  heap_mb: [],
+  markers: null,
+};
 let browser;
 try {
   const base = await server.ready;
@@ -127,7 +143,7 @@ try {
     const cy = box.y + box.height / 2;
     // Zoom in a little first so that there is room to pan.
     await page.mouse.move(cx, cy);
-    const zoom = await frameTimes(page, async () => {
+    const zoom = await frameTimes(page, cdp, async () => {
       for (let i = 0; i < 10; i++) {
         await page.mouse.wheel(0, -120);
         await page.waitForTimeout(30);
@@ -137,9 +153,10 @@ try {
         await page.waitForTimeout(30);
       }
     });
-    result.zoom_frame_ms.push(...zoom);
+    result.zoom_frame_ms.push(...zoom.frames);
+    result.zoom_busy_ms += zoom.busy;
     await page.waitForTimeout(500);
-    const pan = await frameTimes(page, async () => {
+    const pan = await frameTimes(page, cdp, async () => {
       await page.mouse.move(cx, cy);
       await page.mouse.down();
       for (let i = 1; i <= 60; i++) {
@@ -148,7 +165,8 @@ try {
       }
       await page.mouse.up();
     });
-    result.pan_frame_ms.push(...pan);
+    result.pan_frame_ms.push(...pan.frames);
+    result.pan_busy_ms += pan.busy;
     await context.close();
   }
 } finally {
@@ -157,12 +175,20 @@ try {
   await rm(dataDir, { recursive: true, force: true });
 }
 
+const frameSummary = (frames, busy) => ({
+  p50: median(frames),
+  p95: percentile(frames, 95),
+  p99: percentile(frames, 99),
+  frames: frames.length,
+  over_25ms: frames.filter((f) => f > 25).length,
+  busy_per_frame_ms: busy / Math.max(1, frames.length),
+});
 const summary = {
   markers: result.markers,
   runs,
   first_paint_ms: { median: median(result.first_paint_ms), all: result.first_paint_ms.map(Math.round) },
-  pan_frame_ms: { p50: median(result.pan_frame_ms), p95: percentile(result.pan_frame_ms, 95), frames: result.pan_frame_ms.length },
-  zoom_frame_ms: { p50: median(result.zoom_frame_ms), p95: percentile(result.zoom_frame_ms, 95), frames: result.zoom_frame_ms.length },
+  pan_frame_ms: frameSummary(result.pan_frame_ms, result.pan_busy_ms),
+  zoom_frame_ms: frameSummary(result.zoom_frame_ms, result.zoom_busy_ms),
   heap_mb: { median: median(result.heap_mb) },
 };
 console.log(JSON.stringify(summary, null, 2));

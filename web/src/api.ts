@@ -187,6 +187,23 @@ export interface IpDetail {
   note?: string | null;
 }
 
+/** `GET /api/v1/ips/{ip}/shodan`: Shodan's answer as cached by the server. */
+export interface ShodanAnswer {
+  service: "shodan";
+  status: "ok" | "not_found";
+  fetched_at: string;
+  host: {
+    org?: string;
+    isp?: string;
+    os?: string;
+    asn?: string;
+    hostnames?: string[];
+    ports?: number[];
+    last_update?: string;
+    services?: { port: number; transport?: string; product?: string; version?: string; banner?: string }[];
+  } | null;
+}
+
 /** How the outside lookups of `IpDetail.links` are named on the page. */
 export const LINK_LABELS: Record<string, string> = {
   shodan: "Shodan",
@@ -253,6 +270,8 @@ export const api = {
   recent: (limit: number, query = "") =>
     getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}${query ? `&${query}` : ""}`),
   ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),
+  shodan: (ip: string) => getJson<ShodanAnswer>(`/api/v1/ips/${encodeURIComponent(ip)}/shodan`),
+  shodanRefresh: (ip: string) => sendJson<ShodanAnswer>("POST", `/api/v1/ips/${encodeURIComponent(ip)}/shodan`),
   session: async () => keepCsrf(await getJson<Session>("/api/v1/session")),
   signIn: async (password: string) =>
     keepCsrf(await sendJson<Session>("POST", "/api/v1/session", { password })),

@@ -87,10 +87,13 @@ const HIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202
 
 /** Attacker-controlled text with every hidden or direction-changing character shown as a
  * visible `‹U+202E›` mark, so a name can neither hide text nor reorder it. */
-export function visibleText(text: string): DocumentFragment {
+export function visibleText(text: string, lines = false): DocumentFragment {
   const out = document.createDocumentFragment();
+  // Multi-line text (service banners): line breaks and tabs are kept as such.
+  if (lines) text = text.replace(/\r\n/g, "\n");
   let last = 0;
   for (const m of text.matchAll(HIDDEN_CHARS)) {
+    if (lines && (m[0] === "\n" || m[0] === "\t")) continue;
     const at = m.index ?? 0;
     if (at > last) out.append(text.slice(last, at));
     out.append(el("span", "hidden-char", hiddenMark(m[0])));
@@ -112,13 +115,13 @@ export function visibleString(text: string): string {
 /** Attacker-controlled text in a `<code>` (see [`visibleText`]): shown whole when short;
  * when longer than `limit` characters, folded behind its beginning and its length, to be
  * opened on demand. */
-export function codeText(text: string, className: string, limit = 80): HTMLElement {
-  const code = el("code", className, visibleText(text));
+export function codeText(text: string, className: string, limit = 80, lines = false): HTMLElement {
+  const code = el("code", className, visibleText(text, lines));
   if (text.length <= limit) return code;
   const summary = el(
     "summary",
     null,
-    el("code", null, visibleText(text.slice(0, limit))),
+    el("code", null, visibleText(text.slice(0, limit), lines)),
     `… (${formatCount(text.length)} characters)`,
   );
   return el("details", "long-text", summary, code);

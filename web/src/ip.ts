@@ -5,6 +5,7 @@ import { AdminSession } from "./admin";
 import { api, ApiError, LINK_LABELS, type IpDetail, type KnockEvent } from "./api";
 import { append, byId, codeText, el, externalLink, formatCount, formatDateTime, visibleText } from "./dom";
 import { markerOutcome } from "./markers";
+import { shodanCard } from "./shodan";
 
 const main = byId("ip-main");
 const admin = new AdminSession(byId("admin-area"));
@@ -105,6 +106,7 @@ function render(d: IpDetail): void {
       ),
       section("Sensors hit", table(["Sensor", "Events"], sensors.map((s) => [s.sensor, formatCount(s.count)]))),
       noteSection(d),
+      shodanCard(d.ip, admin.isAdmin),
     ),
     section(
       `Latest ${recent.length} events`,

@@ -30,6 +30,11 @@ declare global {
   }
 }
 
+let view: ViewState = fromUrl(new URL(location.href));
+// The data is asked for first, so that the server answers while the map is being set up.
+let firstFetch: ReturnType<typeof fetchView> | null = fetchView();
+firstFetch.catch(() => {}); // handled where it is awaited, in start()
+
 const mapEl = byId("map");
 const map = new WorldMap(mapEl);
 const markers = new MarkerLayer(map);
@@ -41,7 +46,6 @@ const feed = new Feed((ip, x, y) => {
   void popup.open(ip, pos?.x ?? x, pos?.y ?? y);
 });
 new AdminSession(byId("admin-area"));
-let view: ViewState = fromUrl(new URL(location.href));
 const unlocated = new UnlocatedPanel(
   (ip, x, y) => void popup.open(ip, x, y),
   () => query(view),
@@ -143,13 +147,13 @@ async function viewMarkers() {
   return { markers: [], unlocated: [], replay: latest.filter((e) => matchesFilters(view, e)).reverse() };
 }
 
-async function loadAll(): Promise<void> {
-  const [m, [s, prev], mk, recent] = await Promise.all([
-    api.meta(),
-    viewStats(),
-    viewMarkers(),
-    recentEvents(),
-  ]);
+/** Everything the page shows for the view. */
+function fetchView() {
+  return Promise.all([api.meta(), viewStats(), viewMarkers(), recentEvents()]);
+}
+
+async function loadAll(pending = fetchView()): Promise<void> {
+  const [m, [s, prev], mk, recent] = await pending;
   setMeta(m);
   markers.reset(mk);
   for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
@@ -329,7 +333,9 @@ markerCanvas.addEventListener("mousemove", (ev) => {
 async function start(): Promise<void> {
   for (let delay = 2000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
-      await loadAll();
+      const pending = firstFetch ?? undefined;
+      firstFetch = null;
+      await loadAll(pending);
       break;
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);

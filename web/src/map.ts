@@ -1,8 +1,9 @@
 // The world map: projection, the SVG base layer (sphere, graticule, countries) and the
 // two canvases stacked on it (markers, then arcs). Pans and zooms with d3-zoom (wheel, drag,
 // pinch, the buttons, the keyboard): the zoom is folded into the projection, so everything
-// drawn through it follows, and the base layer moves as one SVG transform. Redraws
-// everything on resize.
+// drawn through it follows. While the map moves, the base layer is only moved and scaled as
+// a whole (a CSS transform, which the compositor does without repainting) and it is drawn
+// anew at the new zoom once the map rests. Redraws everything on resize.
 
 import { geoGraticule10, geoNaturalEarth1, geoPath, type GeoProjection } from "d3-geo";
 import { select, type Selection } from "d3-selection";
@@ -34,8 +35,11 @@ export class WorldMap {
   dpr = 1;
 
   private readonly svg: SVGSVGElement;
-  /** The base layer's content, moved by the zoom transform. */
+  /** The base layer's content. */
   private readonly viewport: SVGGElement;
+  /** The zoom the base layer was last drawn at, and the timer that draws it when the map rests. */
+  private baseAt = { k: 1, x: 0, y: 0 };
+  private baseSettle = 0;
   private readonly zoomBehavior: ZoomBehavior<HTMLElement, unknown>;
   private readonly zoomTarget: Selection<HTMLElement, unknown, null, undefined>;
   /** The projection's fit to the window, before zooming. */
@@ -138,8 +142,11 @@ export class WorldMap {
     this.projection
       .scale(this.baseScale * t.k)
       .translate([t.k * this.baseTranslate[0] + t.x, t.k * this.baseTranslate[1] + t.y]);
-    this.viewport.setAttribute("transform", `translate(${t.x},${t.y}) scale(${t.k})`);
-    this.svg.style.setProperty("--zoom", String(t.k));
+    const at = this.baseAt;
+    const s = t.k / at.k;
+    this.svg.style.transform = `translate(${t.x - at.x * s}px, ${t.y - at.y * s}px) scale(${s})`;
+    window.clearTimeout(this.baseSettle);
+    this.baseSettle = window.setTimeout(() => this.drawBase(), 150);
     for (const fn of this.zoomListeners) fn();
   }
 
@@ -204,17 +211,19 @@ export class WorldMap {
       layer.canvas.style.height = `${height}px`;
       layer.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     }
-    this.drawBase();
-    // Keep the zoom, within the new extent.
+    // Keep the zoom, within the new extent, then draw the base at it.
     this.zoomBehavior.transform(this.zoomTarget, zoomTransform(this.zoomTarget.node()!));
+    this.drawBase();
     for (const fn of this.resizeListeners) fn();
   }
 
-  /** Draws the base layer unzoomed; the viewport's transform zooms it. */
+  /** Draws the base layer at the current zoom. */
   private drawBase(): void {
-    const path = geoPath(
-      geoNaturalEarth1().scale(this.baseScale).translate(this.baseTranslate),
-    );
+    window.clearTimeout(this.baseSettle);
+    const path = geoPath(this.projection);
+    const t = zoomTransform(this.zoomTarget.node()!);
+    this.baseAt = { k: t.k, x: t.x, y: t.y };
+    this.svg.style.transform = "";
     this.svg.setAttribute("viewBox", `0 0 ${this.width} ${this.height}`);
     this.svg.setAttribute("width", String(this.width));
     this.svg.setAttribute("height", String(this.height));

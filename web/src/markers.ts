@@ -1,11 +1,12 @@
 // Per-address markers on the marker canvas: colour by outcome, area by event count,
 // and hit-testing for clicks; or, in the heatmap view, the same addresses as heat.
 //
-// With 100,000 addresses a full drawing takes tens of milliseconds, more than a frame. So
-// the layer is drawn into an offscreen bitmap, and the visible canvas shows that bitmap:
-// while panning and zooming it is only moved and scaled (a single image copy per frame),
-// and drawn anew once the map rests; a live event draws its one marker on top, and the
-// drawing order is fixed by a full drawing at most every few seconds.
+// With 100,000 addresses a full drawing takes longer than a frame. So while the map pans and
+// zooms the canvas is only moved and scaled as a whole (a CSS transform: the compositor's
+// work, not the page's), and drawn anew once the map rests; a live event draws its one
+// marker on top, and the drawing order is fixed by a full drawing at most every few seconds.
+// Each marker is a copy of a small pre-drawn bitmap, and a marker identical to one already on
+// the same pixel is not drawn again.
 
 import type { KnockEvent, LatLon, MarkerData, MarkersResponse, Outcome } from "./api";
 import { hasLocation, weight } from "./api";
@@ -58,10 +59,8 @@ export class MarkerLayer {
   private frame = 0;
   private view: View = "markers";
   private heat: HeatCanvas | null = null;
-  /** The last full drawing, and the zoom it was drawn at. */
-  private readonly cache = document.createElement("canvas");
-  private readonly cacheCtx: CanvasRenderingContext2D;
-  private cachedAt: { k: number; x: number; y: number } | null = null;
+  /** The zoom the canvas was last drawn at. */
+  private drawnAt: { k: number; x: number; y: number } | null = null;
   /** Markers changed by live events since the last drawing. */
   private readonly changed = new Set<Marker>();
   private fullNeeded = true;
@@ -69,18 +68,21 @@ export class MarkerLayer {
   private settle = 0;
   private liveRedraw = 0;
   private markedFirstDrawing = false;
+  private readonly sprites = new Sprites();
 
   constructor(private readonly map: WorldMap) {
-    const ctx = this.cache.getContext("2d");
-    if (!ctx) throw new Error("canvas 2D context unavailable");
-    this.cacheCtx = ctx;
     map.onResize(() => this.draw());
     map.onZoom(() => this.onZoom());
   }
 
   /** Pan or zoom: move the last drawing now, draw anew when the map rests. */
   private onZoom(): void {
-    this.blit();
+    const at = this.drawnAt;
+    if (at) {
+      const t = this.map.transform;
+      const s = t.k / at.k;
+      this.map.markers.canvas.style.transform = `translate(${t.x - at.x * s}px, ${t.y - at.y * s}px) scale(${s})`;
+    }
     window.clearTimeout(this.settle);
     this.settle = window.setTimeout(() => this.scheduleDraw(), SETTLE_MS);
   }
@@ -130,7 +132,12 @@ export class MarkerLayer {
         this.unlocated.add(m.ip);
         continue;
       }
-      this.byIp.set(m.ip, { ...m, x: 0, y: 0, visible: false });
+      // The answer's objects become the markers (no copy: there may be 100,000).
+      const marker = m as Marker;
+      marker.x = 0;
+      marker.y = 0;
+      marker.visible = false;
+      this.byIp.set(m.ip, marker);
       if (m.country_code) this.countries.add(m.country_code);
     }
     for (const u of data.unlocated ?? []) this.unlocated.add(u.ip);
@@ -237,70 +244,41 @@ export class MarkerLayer {
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
       const t = this.map.transform;
-      const moved = !this.cachedAt || t.k !== this.cachedAt.k || t.x !== this.cachedAt.x || t.y !== this.cachedAt.y;
-      if (this.fullNeeded || moved || this.view === "heat") {
-        // Heat is summed over all addresses; it waits for the next full drawing.
-        if (this.fullNeeded || moved) this.draw();
+      const at = this.drawnAt;
+      const moved = !at || t.k !== at.k || t.x !== at.x || t.y !== at.y;
+      if (this.fullNeeded) {
+        this.draw();
         return;
       }
-      const ctx = this.prepareCache(false);
+      if (moved) return; // the drawing when the map rests includes them
+      // Heat is summed over all addresses; it waits for the next full drawing.
+      if (this.view === "heat") return;
+      const { ctx } = this.map.markers;
       for (const m of this.changed) this.drawMarker(ctx, m);
       this.changed.clear();
-      this.blit();
     });
   }
 
-  /** Draws everything into the cache and shows it. */
+  /** Draws everything at the current zoom. */
   draw(): void {
     window.clearTimeout(this.liveRedraw);
+    window.clearTimeout(this.settle);
     this.liveRedraw = 0;
     this.fullNeeded = false;
     this.changed.clear();
     this.lastFull = performance.now();
-    const ctx = this.prepareCache(true);
+    const { ctx, canvas } = this.map.markers;
+    ctx.clearRect(0, 0, this.map.width, this.map.height);
     if (this.view === "heat") this.drawHeat(ctx);
     else this.drawMarkers(ctx);
     this.drawHomes(ctx);
-    this.cachedAt = { ...this.map.transform };
-    this.blit();
+    this.drawnAt = { ...this.map.transform };
+    canvas.style.transform = "";
     if (!this.markedFirstDrawing && this.byIp.size > 0) {
       // For the browser's performance timeline (and the rendering benchmark).
       this.markedFirstDrawing = true;
       performance.mark("knockmap:first-markers", { detail: { markers: this.byIp.size } });
     }
-  }
-
-  /** The cache's context in CSS pixels, sized like the map (and cleared when asked). */
-  private prepareCache(clear: boolean): CanvasRenderingContext2D {
-    const { width, height, dpr } = this.map;
-    const w = Math.round(width * dpr);
-    const h = Math.round(height * dpr);
-    const ctx = this.cacheCtx;
-    if (this.cache.width !== w || this.cache.height !== h) {
-      this.cache.width = w;
-      this.cache.height = h;
-    }
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    if (clear) ctx.clearRect(0, 0, width, height);
-    return ctx;
-  }
-
-  /** Shows the cache on the visible canvas, moved and scaled from the zoom it was drawn at
-   * to the current one. */
-  private blit(): void {
-    const { ctx } = this.map.markers;
-    const { width, height, dpr } = this.map;
-    ctx.save();
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, Math.round(width * dpr), Math.round(height * dpr));
-    const at = this.cachedAt;
-    if (at) {
-      const t = this.map.transform;
-      const s = t.k / at.k;
-      ctx.setTransform(s, 0, 0, s, (t.x - at.x * s) * dpr, (t.y - at.y * s) * dpr);
-      ctx.drawImage(this.cache, 0, 0);
-    }
-    ctx.restore();
   }
 
   private drawMarkers(ctx: CanvasRenderingContext2D): void {
@@ -309,36 +287,28 @@ export class MarkerLayer {
       this.drawOrder = [...this.byIp.values()].sort((a, b) => b.events - a.events);
       this.orderDirty = false;
     }
-    for (const m of this.drawOrder) this.drawMarker(ctx, m);
+    // Addresses geolocated to the same place (a city's coordinates) would be drawn on the
+    // same pixel with the same look many times over: once is enough.
+    const drawn = new Set<number>();
+    const width = Math.ceil(this.map.width) + 64;
+    for (const m of this.drawOrder) this.drawMarker(ctx, m, drawn, width);
   }
 
-  private drawMarker(ctx: CanvasRenderingContext2D, m: Marker): void {
+  /** Draws one marker; with `drawn`, not when the same sprite is already on that pixel. */
+  private drawMarker(ctx: CanvasRenderingContext2D, m: Marker, drawn?: Set<number>, width = 0): void {
     const r = radius(m.events);
-    if (!this.place(m, r)) return;
+    if (!this.place(m, r + 5)) return;
     const color = m.starred ? COLORS.starred : COLORS[markerOutcome(m)];
-    ctx.beginPath();
-    ctx.arc(m.x, m.y, r, 0, Math.PI * 2);
-    ctx.globalAlpha = 0.22;
-    ctx.fillStyle = color;
-    ctx.fill();
-    ctx.globalAlpha = 0.9;
-    ctx.lineWidth = 1.25;
-    ctx.strokeStyle = color;
-    ctx.stroke();
-    ctx.beginPath();
-    ctx.arc(m.x, m.y, Math.min(r, 1.6), 0, Math.PI * 2);
-    ctx.globalAlpha = 1;
-    ctx.fill();
-    if (m.successes > 0 && m.failures > 0) {
-      // A login that worked after failures: an alert ring, not only a colour.
-      ctx.beginPath();
-      ctx.arc(m.x, m.y, r + 4, 0, Math.PI * 2);
-      ctx.strokeStyle = COLORS.alert;
-      ctx.lineWidth = 2;
-      ctx.setLineDash([3, 2]);
-      ctx.stroke();
-      ctx.setLineDash([]);
+    // A login that worked after failures: an alert ring, not only a colour.
+    const alert = m.successes > 0 && m.failures > 0;
+    const sprite = this.sprites.get(color, r, alert, this.map.dpr);
+    if (drawn) {
+      const pixel = (Math.round(m.y) + 32) * width + Math.round(m.x) + 32;
+      const key = sprite.id * 67_108_864 + pixel;
+      if (drawn.has(key)) return;
+      drawn.add(key);
     }
+    ctx.drawImage(sprite.canvas, m.x - sprite.half, m.y - sprite.half, sprite.size, sprite.size);
   }
 
   /** Projects a marker; false (and not visible) when it is off the screen. */
@@ -470,4 +440,75 @@ function heatPalette(): Uint8ClampedArray {
   ctx.fillStyle = g;
   ctx.fillRect(0, 0, 256, 1);
   return ctx.getImageData(0, 0, 256, 1).data;
+}
+
+/** A marker drawn once per colour, size and alert ring, then copied for every address:
+ * copying a small bitmap is many times faster than stroking a path, which is what lets
+ * 100,000 markers draw in a fraction of a second. */
+interface Sprite {
+  /** A small number naming the sprite. */
+  id: number;
+  canvas: HTMLCanvasElement;
+  /** Size and half size in CSS px. */
+  size: number;
+  half: number;
+}
+
+class Sprites {
+  /** By a number made of the colour's index, the radius in quarter pixels and the ring: no
+   * string is built per marker. */
+  private readonly cache = new Map<number, Sprite>();
+  private readonly colors: string[] = [];
+  private dpr = 0;
+
+  get(color: string, r: number, alert: boolean, dpr: number): Sprite {
+    if (dpr !== this.dpr) {
+      this.cache.clear();
+      this.dpr = dpr;
+    }
+    // Radii in quarter pixels: at most 41 sizes per colour.
+    const quarters = Math.round(r * 4);
+    let colorIndex = this.colors.indexOf(color);
+    if (colorIndex < 0) colorIndex = this.colors.push(color) - 1;
+    const key = (colorIndex * 1024 + quarters) * 2 + (alert ? 1 : 0);
+    let sprite = this.cache.get(key);
+    if (!sprite) {
+      sprite = { id: this.cache.size, ...drawSprite(color, quarters / 4, alert, dpr) };
+      this.cache.set(key, sprite);
+    }
+    return sprite;
+  }
+}
+
+function drawSprite(color: string, r: number, alert: boolean, dpr: number): Omit<Sprite, "id"> {
+  const half = Math.ceil(r + (alert ? 6 : 2));
+  const size = half * 2;
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.ceil(size * dpr);
+  canvas.height = Math.ceil(size * dpr);
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return { canvas, size, half };
+  ctx.scale(dpr, dpr);
+  ctx.beginPath();
+  ctx.arc(half, half, r, 0, Math.PI * 2);
+  ctx.globalAlpha = 0.22;
+  ctx.fillStyle = color;
+  ctx.fill();
+  ctx.globalAlpha = 0.9;
+  ctx.lineWidth = 1.25;
+  ctx.strokeStyle = color;
+  ctx.stroke();
+  ctx.beginPath();
+  ctx.arc(half, half, Math.min(r, 1.6), 0, Math.PI * 2);
+  ctx.globalAlpha = 1;
+  ctx.fill();
+  if (alert) {
+    ctx.beginPath();
+    ctx.arc(half, half, r + 4, 0, Math.PI * 2);
+    ctx.strokeStyle = COLORS.alert;
+    ctx.lineWidth = 2;
+    ctx.setLineDash([3, 2]);
+    ctx.stroke();
+  }
+  return { canvas, size, half };
 }

@@ -10,6 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { existsSync } from "node:fs";
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -79,6 +80,33 @@ function startServer(dir, extra = []) {
     });
   });
   return { child, url, log: () => output };
+}
+
+/** A stand-in for Shodan's API on loopback: `hosts` maps an address to its answer (an
+ * object), or to "hang" (never answers). Counts the requests per address. */
+async function fakeShodan(key, hosts) {
+  const requests = {};
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    const ip = decodeURIComponent(url.pathname.replace(/^\/shodan\/host\//, ""));
+    requests[ip] = (requests[ip] ?? 0) + 1;
+    if (url.searchParams.get("key") !== key) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "Invalid API key" }));
+      return;
+    }
+    const answer = hosts[ip];
+    if (answer === "hang") return;
+    if (!answer) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "No information available for that IP." }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(answer));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.closeAllConnections() || server.close() };
 }
 
 /** Stop a server started by `startServer`: SIGTERM, then SIGKILL after 5 s. */
@@ -361,7 +389,25 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
   const password = "hunter2 for the browser test";
   const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
   await writeFile(join(dir, "auth.log"), "");
-  const server = startServer(dir, ["--admin-password", password]);
+  const SLOW = "81.2.69.160";
+  const shodan = await fakeShodan("test-key", {
+    [ATTACKER]: {
+      ip_str: ATTACKER,
+      org: "Hostile <img src=x onerror=alert('org')> Org",
+      os: "Linux 5.x",
+      hostnames: ["scanner.example"],
+      ports: [22, 80],
+      data: [
+        { port: 22, transport: "tcp", product: "OpenSSH", version: "9.2", data: "SSH-2.0-OpenSSH_9.2\r\n<script>alert('banner')</script>" },
+        { port: 80, transport: "tcp", data: "HTTP/1.1 200 OK\r\nServer: \u202Eevil\r\n" + "y".repeat(10_000) },
+      ],
+    },
+    [SLOW]: "hang",
+  });
+  const server = startServer(dir, [
+    "--admin-password", password,
+    "--shodan-key", "test-key", "--shodan-url", shodan.url, "--shodan-timeout", "1",
+  ]);
   let browser;
   let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
   const RTL_USER = "admin\u202Egnp.exe";
@@ -372,6 +418,7 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
       (user, i) =>
         `${syslogNow()} web-01 sshd[${2000 + i}]: Failed password for invalid user ${user} from ${ATTACKER} port ${40000 + i} ssh2\n`,
     );
+    lines.push(`${syslogNow()} web-01 sshd[2999]: Failed password for root from ${SLOW} port 40999 ssh2\n`);
     await appendFile(join(dir, "auth.log"), lines.join(""));
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -423,6 +470,22 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
       assert.equal(l.rel, "noopener noreferrer");
     }
 
+    // Shodan: fetched once, shown as text, cached.
+    await page.waitForSelector(".shodan .services", { timeout: 15_000 });
+    const shodanText = (await page.textContent(".shodan")) ?? "";
+    assert.match(shodanText, /OpenSSH 9\.2/);
+    assert.match(shodanText, /22, 80/);
+    assert.match(shodanText, /scanner\.example/);
+    assert.ok(shodanText.includes("<script>alert('banner')</script>"), "the banner is shown as text");
+    assert.ok(shodanText.includes("Hostile <img src=x onerror=alert('org')> Org"), "the organisation as text");
+    assert.ok(shodanText.includes("‹U+202E›evil"), "a direction override in a banner is shown as a mark");
+    assert.equal(await page.locator(".shodan img, .shodan script").count(), 0);
+    assert.equal(await page.locator("#shodan-refresh").count(), 0, "only an admin can ask again");
+    assert.equal(shodan.requests[ATTACKER], 1);
+    await page.reload();
+    await page.waitForSelector(".shodan .services", { timeout: 15_000 });
+    assert.equal(shodan.requests[ATTACKER], 1, "the answer is cached");
+
     // Signed out: no admin controls.
     assert.equal(await page.locator("#star-toggle").count(), 0);
     assert.equal(await page.locator("#note-text").count(), 0);
@@ -445,6 +508,12 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
       false,
       "scripts cannot read the session cookie",
     );
+
+    // An admin can ask Shodan again.
+    await page.waitForSelector("#shodan-refresh", { timeout: 10_000 });
+    await page.click("#shodan-refresh");
+    await page.waitForSelector(".shodan .services", { timeout: 15_000 });
+    assert.equal(shodan.requests[ATTACKER], 2, "asked again");
 
     // Star, then a hostile note.
     await page.click("#star-toggle");
@@ -480,6 +549,12 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
     await page.waitForURL(`${base}/ip/${ATTACKER}`);
     await page.waitForSelector(".facts", { timeout: 15_000 });
 
+    // Shodan not answering in time is said so, not a broken page, and not cached.
+    await page.goto(`${base}/ip/${SLOW}`);
+    await page.waitForSelector(".shodan .page-error", { timeout: 15_000 });
+    assert.match((await page.textContent(".shodan")) ?? "", /did not answer within 1 s/);
+    assert.match((await page.textContent(".facts")) ?? "", /London/, "the rest of the page is there");
+
     // An address never seen, and garbage in the path, get a message, not a broken page.
     await page.goto(`${base}/ip/192.0.2.99`);
     await page.waitForSelector(".page-error");
@@ -501,6 +576,7 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
   } finally {
     await browser?.close().catch(() => {});
     await stopServer(server);
+    shodan.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// The server cannot do it now (503).
     #[error("{0}")]
     Unavailable(String),
+    /// An outside service failed (502).
+    #[error("{0}")]
+    Upstream(String),
     /// The database failed (500, logged; the message does not leak internals).
     #[error("database error")]
     Store(#[from] knockmap_store::StoreError),
@@ -48,6 +51,7 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Store(e) => {
                 tracing::error!("store: {e}");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -9,6 +9,7 @@
 mod admin;
 mod api;
 mod assets;
+mod enrich;
 mod error;
 mod ingest;
 mod live;
@@ -18,6 +19,7 @@ mod parsed_log;
 mod public;
 mod remote;
 mod session;
+mod shodan;
 mod state;
 pub mod token;
 
@@ -35,12 +37,14 @@ pub use parsed_log::{LogInput, LogSpec, ParsedLine, ParsedLog, sleep_unless_stop
 pub use public::PublicView;
 pub use remote::{HEALTH_HEADERS, MAX_BODY_BYTES, SPOOL_HEALTH_HEADERS};
 pub use session::hash_password;
+pub use shodan::{ShodanConfig, ShodanError};
 pub use state::{AppState, Location, Meta};
 
 /// Builds the router: API, websocket and web page.
 pub fn router(state: AppState) -> Router {
     api::routes()
         .merge(session::routes())
+        .merge(enrich::routes())
         .merge(remote::routes())
         .merge(metrics::routes())
         .merge(live::routes())

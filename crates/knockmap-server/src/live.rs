@@ -1,9 +1,10 @@
 //! The live hub: newly stored events fan out to every open page over a websocket.
 //!
 //! Fan-out uses a bounded broadcast channel: a client that cannot keep up misses frames (and is
-//! told to resync) instead of holding back the others or growing memory without bound.
+//! told to resync) instead of holding back the others or growing memory without bound. Each
+//! batch is turned into JSON once, by the first client that sends it; the others copy it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -23,17 +24,62 @@ pub type Batch = Arc<[StoredEvent]>;
 
 /// Where the ingest path announces stored events. One process uses [`BroadcastHub`]; several
 /// servers sharing a database can swap in a hub that crosses processes.
+/// A batch as every subscriber receives it: the events, and their JSON made once.
+#[derive(Debug)]
+pub struct SharedBatch {
+    events: Batch,
+    json: OnceLock<String>,
+    public_json: OnceLock<String>,
+}
+
+impl SharedBatch {
+    /// The batch to share.
+    pub fn new(events: Batch) -> SharedBatch {
+        SharedBatch {
+            events,
+            json: OnceLock::new(),
+            public_json: OnceLock::new(),
+        }
+    }
+
+    /// The events.
+    pub fn events(&self) -> &[StoredEvent] {
+        &self.events
+    }
+
+    /// The events as JSON array elements joined by commas (no brackets), anonymised in
+    /// public mode; made on first use.
+    fn json(&self, public: Option<&PublicView>) -> &str {
+        fn joined<T: serde::Serialize>(items: impl Iterator<Item = T>) -> String {
+            let mut out = String::new();
+            for item in items {
+                if !out.is_empty() {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(&item).unwrap_or_else(|_| "null".into()));
+            }
+            out
+        }
+        match public {
+            None => self.json.get_or_init(|| joined(self.events.iter())),
+            Some(view) => self
+                .public_json
+                .get_or_init(|| joined(self.events.iter().map(|e| view.event(e)))),
+        }
+    }
+}
+
 pub trait LiveHub: Send + Sync + 'static {
     /// Announces a batch to every current subscriber. Never blocks.
     fn publish(&self, batch: Batch);
     /// A new subscription that sees batches published from now on.
-    fn subscribe(&self) -> broadcast::Receiver<Batch>;
+    fn subscribe(&self) -> broadcast::Receiver<Arc<SharedBatch>>;
 }
 
 /// An in-process [`LiveHub`] over a bounded broadcast channel.
 #[derive(Debug)]
 pub struct BroadcastHub {
-    sender: broadcast::Sender<Batch>,
+    sender: broadcast::Sender<Arc<SharedBatch>>,
 }
 
 impl BroadcastHub {
@@ -48,10 +94,10 @@ impl BroadcastHub {
 impl LiveHub for BroadcastHub {
     fn publish(&self, batch: Batch) {
         // No subscribers is not an error: nobody has the page open.
-        let _ = self.sender.send(batch);
+        let _ = self.sender.send(Arc::new(SharedBatch::new(batch)));
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Batch> {
+    fn subscribe(&self) -> broadcast::Receiver<Arc<SharedBatch>> {
         self.sender.subscribe()
     }
 }
@@ -61,7 +107,7 @@ const MAX_FRAME_EVENTS: usize = 2000;
 /// A client that takes longer than this to accept one frame is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames are sent at most this often, so bursts arrive batched.
-const FRAME_INTERVAL: Duration = Duration::from_millis(100);
+const FRAME_INTERVAL: Duration = Duration::from_millis(50);
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/live", get(upgrade))
@@ -73,7 +119,11 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
     ws.on_upgrade(move |socket| client(socket, state, receiver))
 }
 
-async fn client(mut socket: WebSocket, state: AppState, mut receiver: broadcast::Receiver<Batch>) {
+async fn client(
+    mut socket: WebSocket,
+    state: AppState,
+    mut receiver: broadcast::Receiver<Arc<SharedBatch>>,
+) {
     let meta = match state.meta().await {
         Ok(meta) => meta,
         Err(e) => {
@@ -117,17 +167,17 @@ fn resync_frame(missed: u64) -> String {
 /// A frame holding `first` and the batches already waiting behind it, followed by a resync
 /// frame if the client fell behind while they were collected.
 fn events_frames(
-    first: Batch,
-    receiver: &mut broadcast::Receiver<Batch>,
+    first: Arc<SharedBatch>,
+    receiver: &mut broadcast::Receiver<Arc<SharedBatch>>,
     public: Option<&PublicView>,
 ) -> Vec<String> {
-    let mut total = first.len();
+    let mut total = first.events().len();
     let mut batches = vec![first];
     let mut resync = None;
     while total < MAX_FRAME_EVENTS {
         match receiver.try_recv() {
             Ok(batch) => {
-                total += batch.len();
+                total += batch.events().len();
                 batches.push(batch);
             }
             Err(broadcast::error::TryRecvError::Lagged(missed)) => {
@@ -137,15 +187,16 @@ fn events_frames(
             Err(_) => break,
         }
     }
-    let events: Vec<&StoredEvent> = batches.iter().flat_map(|b| b.iter()).collect();
-    let frame = match public {
-        Some(public) => {
-            let events: Vec<_> = events.into_iter().map(|e| public.event(e)).collect();
-            json!({ "type": "events", "events": events })
-        }
-        None => json!({ "type": "events", "events": events }),
-    };
-    let mut frames = vec![frame.to_string()];
+    let parts: Vec<&str> = batches
+        .iter()
+        .map(|b| b.json(public))
+        .filter(|json| !json.is_empty())
+        .collect();
+    let mut frame = String::with_capacity(40 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    frame.push_str(r#"{"type":"events","events":["#);
+    frame.push_str(&parts.join(","));
+    frame.push_str("]}");
+    let mut frames = vec![frame];
     frames.extend(resync);
     frames
 }
@@ -179,6 +230,36 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_serialised_once_and_anonymised_in_public_mode() {
+        let hub = BroadcastHub::new(4);
+        let (mut one, mut two) = (hub.subscribe(), hub.subscribe());
+        let mut events = batch(2).to_vec();
+        events[0].event.ip = "203.0.113.77".parse().ok();
+        events[0].event.user = Some("<b>root</b>".into());
+        hub.publish(events.into());
+        let (a, b) = (
+            one.try_recv().expect("first subscriber"),
+            two.try_recv().expect("second subscriber"),
+        );
+        assert!(Arc::ptr_eq(&a, &b), "every subscriber shares the batch");
+        let full = events_frames(a.clone(), &mut one, None);
+        assert!(std::ptr::eq(a.json(None), b.json(None)), "made once");
+        let frame: serde_json::Value = serde_json::from_str(&full[0]).expect("JSON");
+        assert_eq!(frame["events"][0]["ip"], "203.0.113.77");
+        assert_eq!(frame["events"][0]["user"], "<b>root</b>");
+        let view = PublicView::default();
+        let public = events_frames(b, &mut two, Some(&view));
+        assert!(
+            !public[0].contains("203.0.113.77") && !public[0].contains("root"),
+            "{}",
+            public[0]
+        );
+        let frame: serde_json::Value = serde_json::from_str(&public[0]).expect("JSON");
+        assert_eq!(frame["events"][0]["ip"], "203.0.113.0/24");
+        assert_eq!(frame["events"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
     fn a_stalled_subscriber_never_holds_back_the_others() {
         let hub = BroadcastHub::new(4);
         let mut stalled = hub.subscribe();
@@ -209,7 +290,7 @@ mod tests {
         for _ in 0..5 {
             hub.publish(batch(1));
         }
-        let first = batch(1);
+        let first = Arc::new(SharedBatch::new(batch(1)));
         let frames = events_frames(first, &mut receiver, None);
         assert_eq!(
             frames.last().map(String::as_str),

@@ -10,6 +10,7 @@ use crate::admin::AdminAccess;
 use crate::ingest::Ingestor;
 use crate::live::LiveHub;
 use crate::public::PublicView;
+use crate::shodan::{Shodan, ShodanConfig, ShodanError};
 
 /// A point on the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -94,6 +95,8 @@ pub struct AppState {
     pub admin: Arc<AdminAccess>,
     /// Public mode: what every answer is anonymised with.
     pub public: Option<PublicView>,
+    /// Shodan lookups for attackers' pages, when a key is configured.
+    pub shodan: Option<Arc<Shodan>>,
 }
 
 impl AppState {
@@ -123,6 +126,7 @@ impl AppState {
             meta,
             admin: Arc::new(AdminAccess::none()),
             public: None,
+            shodan: None,
         }
     }
 
@@ -135,6 +139,12 @@ impl AppState {
         meta.show_users = view.show_users;
         self.meta = Arc::new(meta);
         self
+    }
+
+    /// The same state with Shodan lookups.
+    pub fn with_shodan(mut self, config: ShodanConfig) -> Result<AppState, ShodanError> {
+        self.shodan = Some(Arc::new(Shodan::new(config)?));
+        Ok(self)
     }
 
     /// The same state with these admin credentials.

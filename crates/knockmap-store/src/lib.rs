@@ -19,8 +19,9 @@ use async_trait::async_trait;
 pub use columns::{Located, LocatedRow, MarkerColumns, TextColumn, UnlocatedColumns};
 pub use id::EventId;
 pub use model::{
-    Filter, IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor, SensorCount,
-    SensorHealth, SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount, Window,
+    CachedLookup, Filter, IngestReport, IpDetail, Marker, Markers, NewEvent, Pruned, Sensor,
+    SensorCount, SensorHealth, SeriesPoint, Stats, StoredEvent, TopEntry, Unlocated, UserCount,
+    Window,
 };
 pub use sql::{Backend, SqlStore};
 
@@ -103,6 +104,15 @@ pub trait Store: Send + Sync + 'static {
     /// Sets an address's note (an empty or absent note clears it). Returns `false` when the
     /// address was never seen.
     async fn set_note(&self, ip: &str, note: Option<&str>) -> Result<bool>;
+
+    /// Whether the address has been seen.
+    async fn has_ip(&self, ip: &str) -> Result<bool>;
+
+    /// What `service` last said about `ip`, if it was asked.
+    async fn lookup(&self, ip: &str, service: &str) -> Result<Option<CachedLookup>>;
+
+    /// Caches what `service` said about `ip`, replacing an earlier answer.
+    async fn save_lookup(&self, ip: &str, service: &str, lookup: &CachedLookup) -> Result<()>;
 
     /// Deletes raw events older than `events_before` and hourly aggregates of hours that end
     /// before `rollups_before`. Per-address totals, stars and notes stay. Works in small

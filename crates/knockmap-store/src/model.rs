@@ -242,6 +242,17 @@ pub struct IpDetail {
     pub note: Option<String>,
 }
 
+/// What an outside service said about an address, as cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedLookup {
+    /// When the service answered.
+    pub fetched_at: Timestamp,
+    /// `ok` (the address is known to the service) or `not_found`.
+    pub status: String,
+    /// The answer (JSON), as the caller reduced it.
+    pub body: String,
+}
+
 /// A stored event as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredEvent {

@@ -697,6 +697,42 @@ impl Store for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn has_ip(&self, ip: &str) -> Result<bool> {
+        Ok(sqlx::query(&self.sql.has_ip)
+            .bind(ip)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    async fn lookup(&self, ip: &str, service: &str) -> Result<Option<CachedLookup>> {
+        sqlx::query(&self.sql.lookup)
+            .bind(ip)
+            .bind(service)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| {
+                Ok(CachedLookup {
+                    fetched_at: required_time(&row, "fetched_at")?,
+                    status: required_text(&row, "status")?,
+                    body: required_text(&row, "body")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn save_lookup(&self, ip: &str, service: &str, lookup: &CachedLookup) -> Result<()> {
+        sqlx::query(&self.sql.save_lookup)
+            .bind(ip)
+            .bind(service)
+            .bind(lookup.fetched_at.as_microsecond())
+            .bind(lookup.status.as_str())
+            .bind(nul::escaped(&lookup.body).into_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn prune(
         &self,
         events_before: Option<Timestamp>,

@@ -8,7 +8,9 @@ use jiff::Timestamp;
 use knockmap_geo::GeoInfo;
 use knockmap_parse::{Event, Kind};
 
-use crate::{Backend, EventId, Filter, NewEvent, SqlStore, Store, StoreError, Window};
+use crate::{
+    Backend, CachedLookup, EventId, Filter, NewEvent, SqlStore, Store, StoreError, Window,
+};
 
 mod summary;
 pub(crate) mod support;
@@ -31,6 +33,7 @@ conformance!(
     filters_narrow_statistics_and_the_map,
     aggregates_are_rebuilt_for_a_database_from_before_them,
     retention_prunes_raw_events_and_keeps_the_aggregates,
+    lookups_are_cached_and_replaced,
 );
 
 async fn run<F: Future<Output = ()>>(backend: Backend, test: fn(TestDb) -> F) {
@@ -663,6 +666,56 @@ async fn a_newer_schema_is_refused(db: TestDb) {
             .contains("newer than this knockmap")
     );
     let _ = db.backend();
+}
+
+async fn lookups_are_cached_and_replaced(db: TestDb) {
+    let store = db.open().await;
+    let ip = "81.2.69.142";
+    assert!(!store.has_ip(ip).await.expect("has_ip"));
+    store
+        .ingest(&[new(
+            0,
+            event("2026-11-21T10:00:00Z", Kind::Failed, ip, Some("root")),
+            london(),
+        )])
+        .await
+        .expect("ingest");
+    assert!(store.has_ip(ip).await.expect("has_ip"));
+    assert_eq!(store.lookup(ip, "shodan").await.expect("lookup"), None);
+    // A big answer with hostile text is kept exactly.
+    let banner = format!(
+        r#"<script>alert(1)</script>\u0000 ☃ {}"#,
+        "x".repeat(100_000)
+    );
+    let first = CachedLookup {
+        fetched_at: "2026-11-21T10:00:00Z".parse().expect("time"),
+        status: "ok".into(),
+        body: serde_json::json!({ "banner": banner }).to_string(),
+    };
+    store.save_lookup(ip, "shodan", &first).await.expect("save");
+    assert_eq!(
+        store.lookup(ip, "shodan").await.expect("lookup"),
+        Some(first)
+    );
+    // Asking again replaces the answer.
+    let second = CachedLookup {
+        fetched_at: "2026-11-22T10:00:00Z".parse().expect("time"),
+        status: "not_found".into(),
+        body: "{}".into(),
+    };
+    store
+        .save_lookup(ip, "shodan", &second)
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.lookup(ip, "shodan").await.expect("lookup"),
+        Some(second)
+    );
+    assert_eq!(store.lookup(ip, "other").await.expect("lookup"), None);
+    assert_eq!(
+        store.lookup("192.0.2.1", "shodan").await.expect("lookup"),
+        None
+    );
 }
 
 async fn a_place_can_follow_an_unlocated_address(db: TestDb) {

@@ -86,6 +86,33 @@ pub struct ServerOptions {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+    /// Shodan API key: an attacker's page shows what Shodan knows about it (open ports,
+    /// organisation, OS, host names, banners), fetched once and cached in the database.
+    #[arg(
+        long,
+        env = "KNOCKMAP_SHODAN_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub shodan_key: Option<String>,
+    /// Shodan's API address (for a proxy).
+    #[arg(
+        long,
+        env = "KNOCKMAP_SHODAN_URL",
+        value_name = "URL",
+        default_value = "https://api.shodan.io",
+        hide = true
+    )]
+    pub shodan_url: String,
+    /// How long one Shodan lookup may take, in seconds.
+    #[arg(
+        long,
+        env = "KNOCKMAP_SHODAN_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 10.0,
+        hide = true
+    )]
+    pub shodan_timeout: f64,
     /// Public mode, for showing the map on a homepage: addresses are shown only as their
     /// network (IPv4 /24, IPv6 /48), user names are hidden, and there are no address pages,
     /// no admin routes and no /metrics. Sensors still report to /api/v1/ingest.

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use knockmap_geo::GeoDb;
-use knockmap_server::{AdminAccess, AppState, LocalSourceHandle, Location, LogSpec, PublicView};
+use knockmap_server::{
+    AdminAccess, AppState, LocalSourceHandle, Location, LogSpec, PublicView, ShodanConfig,
+};
 use knockmap_source::StartAt;
 
 use crate::cli::{ServeArgs, ServerOptions};
@@ -48,6 +50,7 @@ pub struct Server {
 impl Server {
     /// Opens the store and geolocation and binds the listener.
     pub async fn start(options: &ServerOptions) -> anyhow::Result<Server> {
+        raise_open_files_limit();
         let data_dir = paths::data_dir(&options.data)?;
         let store = paths::open_store(options.db.as_deref(), &data_dir).await?;
         let geo: Arc<GeoDb> = paths::open_geo(&options.geo, &data_dir).await?;
@@ -65,6 +68,19 @@ impl Server {
             }
         });
         let mut state = AppState::new(store, geo, home);
+        if let Some(key) = options
+            .shodan_key
+            .as_deref()
+            .filter(|k| !k.trim().is_empty())
+        {
+            state = state.with_shodan(ShodanConfig {
+                key: key.trim().to_string(),
+                base_url: options.shodan_url.clone(),
+                timeout: std::time::Duration::from_secs_f64(
+                    options.shodan_timeout.clamp(0.1, 300.0),
+                ),
+            })?;
+        }
         if options.public {
             if options.admin_password.is_some() || options.admin_token.is_some() {
                 anyhow::bail!(
@@ -97,6 +113,16 @@ impl Server {
             .await?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Every open page holds a websocket, and every socket is an open file: the usual soft
+/// limit of 1,024 would refuse the thousand-and-first page. The soft limit is raised to the
+/// hard limit the system allows.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
     }
 }
 

@@ -30,6 +30,9 @@ pub struct Queries {
     pub prune_rollups: Vec<String>,
     pub set_starred: String,
     pub set_note: String,
+    pub has_ip: String,
+    pub lookup: String,
+    pub save_lookup: String,
     pub ping: String,
     pub renew_sensor: String,
     pub insert_sensor: String,
@@ -110,6 +113,20 @@ impl Queries {
             .collect(),
             set_starred: sql("UPDATE ips SET starred = ? WHERE ip = ?"),
             set_note: sql("UPDATE ips SET note = ? WHERE ip = ?"),
+            has_ip: sql("SELECT 1 AS seen FROM ips WHERE ip = ?"),
+            lookup: sql(
+                "SELECT fetched_at, status, body FROM lookups WHERE ip = ? AND service = ?",
+            ),
+            save_lookup: sql(&format!(
+                "INSERT INTO lookups (ip, service, fetched_at, status, body) VALUES (?, ?, ?, ?, ?){}",
+                b.upsert_tail(
+                    "lookups",
+                    &["ip", "service"],
+                    &[],
+                    &["fetched_at", "status", "body"],
+                    &[]
+                )
+            )),
             ping: "SELECT 1".into(),
             // A name is taken over only when its sensor is revoked.
             renew_sensor: sql(

@@ -1,0 +1,9 @@
+-- See SQLite's 0007_lookups.sql.
+CREATE TABLE lookups (
+    ip           VARCHAR(45)  NOT NULL,
+    service      VARCHAR(32)  NOT NULL,
+    fetched_at   BIGINT       NOT NULL,
+    status       VARCHAR(16)  NOT NULL,
+    body         MEDIUMTEXT   NOT NULL,
+    PRIMARY KEY (ip, service)
+) ENGINE = InnoDB;
