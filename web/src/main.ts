@@ -26,7 +26,10 @@ const recentOnly = (() => {
 
 declare global {
   interface Window {
-    knockmapTest?: { markerScreenPosition(ip: string): { x: number; y: number } | null };
+    knockmapTest?: {
+      markerScreenPosition(ip: string): { x: number; y: number } | null;
+      screenPoint(lon: number, lat: number): { x: number; y: number } | null;
+    };
   }
 }
 
@@ -93,7 +96,14 @@ async function viewStats() {
   return Promise.all([api.stats(query(view)), prev ? api.stats(query(view, prev)) : Promise.resolve(null)]);
 }
 
-window.knockmapTest = { markerScreenPosition: (ip) => markers.screenPosition(ip) };
+window.knockmapTest = {
+  markerScreenPosition: (ip) => markers.screenPosition(ip),
+  screenPoint: (lon, lat) => {
+    const p = map.project(lon, lat);
+    const o = map.origin();
+    return p ? { x: o.left + p[0], y: o.top + p[1] } : null;
+  },
+};
 
 // ---- meta: home/sensor locations, attribution, version ----
 
@@ -321,11 +331,23 @@ function markerAt(ev: MouseEvent) {
 }
 markerCanvas.addEventListener("click", (ev) => {
   const m = markerAt(ev);
-  if (m) void popup.open(m.ip, ev.clientX, ev.clientY);
-  else popup.close();
+  if (m) {
+    void popup.open(m.ip, ev.clientX, ev.clientY);
+    return;
+  }
+  if (popup.isOpen) {
+    popup.close();
+    return;
+  }
+  // A click on a country shows only that country.
+  const country = map.countryAt(ev.clientX, ev.clientY);
+  if (country && country.code !== view.country) setView({ ...view, country: country.code });
 });
 markerCanvas.addEventListener("mousemove", (ev) => {
-  markerCanvas.classList.toggle("pointer", !!markerAt(ev));
+  const onMarker = !!markerAt(ev);
+  markerCanvas.classList.toggle("pointer", onMarker);
+  const country = onMarker ? null : map.countryAt(ev.clientX, ev.clientY);
+  markerCanvas.title = country ? `${country.name}: click to show only this country` : "";
 });
 
 // ---- start ----

@@ -5,7 +5,8 @@
 // a whole (a CSS transform, which the compositor does without repainting) and it is drawn
 // anew at the new zoom once the map rests. Redraws everything on resize.
 
-import { geoGraticule10, geoNaturalEarth1, geoPath, type GeoProjection } from "d3-geo";
+import { geoContains, geoGraticule10, geoNaturalEarth1, geoPath, type GeoProjection } from "d3-geo";
+import { numericToAlpha2 } from "i18n-iso-countries";
 import { select, type Selection } from "d3-selection";
 import { zoom, zoomIdentity, zoomTransform, type ZoomBehavior, type ZoomTransform } from "d3-zoom";
 import { feature, mesh } from "topojson-client";
@@ -71,7 +72,9 @@ export class WorldMap {
       .scaleExtent([1, MAX_ZOOM])
       .on("zoom", (e: { transform: ZoomTransform }) => this.applyZoom(e.transform));
     this.zoomTarget = select(container);
-    this.zoomTarget.call(this.zoomBehavior);
+    // A double click would also be two clicks on a country (which filter by it): zoom with
+    // the wheel, a pinch, the buttons or the keys instead.
+    this.zoomTarget.call(this.zoomBehavior).on("dblclick.zoom", null);
     container.tabIndex = 0;
     container.setAttribute("aria-label", "World map: drag or use the arrow keys to pan, + and − to zoom, 0 to reset");
     container.addEventListener("keydown", (e) => this.onKey(e));
@@ -159,6 +162,17 @@ export class WorldMap {
   project(lon: number, lat: number): [number, number] | null {
     const p = this.projection([lon, lat]);
     return p && Number.isFinite(p[0]) && Number.isFinite(p[1]) ? [p[0], p[1]] : null;
+  }
+
+  /** The country at a client point, as an ISO 3166-1 alpha-2 code and a name; null over the
+   * sea or a territory without a code. */
+  countryAt(clientX: number, clientY: number): { code: string; name: string } | null {
+    const r = this.container.getBoundingClientRect();
+    const at = this.projection.invert?.([clientX - r.left, clientY - r.top]);
+    if (!at) return null;
+    const country = this.countries.find((c) => geoContains(c, at));
+    const code = country?.id === undefined ? undefined : numericToAlpha2(String(country.id));
+    return country && code ? { code, name: country.properties.name } : null;
   }
 
   /** The map container's position in client coordinates. */

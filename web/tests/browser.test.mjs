@@ -640,6 +640,15 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     await waitAttempts(5);
     assert.doesNotMatch(page.url(), /country=/);
 
+    // A click on a country on the map (away from any dot) narrows to it too.
+    const kansas = await page.evaluate(() => window.knockmapTest.screenPoint(-100, 40));
+    await page.mouse.click(kansas.x, kansas.y);
+    await page.waitForFunction(() => /country=US/.test(location.search));
+    await waitAttempts(2);
+    assert.match((await page.textContent("#filter-chips")) ?? "", /United States/);
+    await page.click("#filter-chips .chip");
+    await waitAttempts(5);
+
     // A sensor filter, then another window.
     await page.click('.side-sensors .row-button:has-text("local")');
     await page.waitForFunction(() => /sensor=local/.test(location.search));
