@@ -51,6 +51,13 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(assets::security_headers))
+        // The map's answer for 100,000 addresses is megabytes of JSON; gzipped (at the
+        // fastest level, for the server's sake) it is a fifth of that.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .quality(tower_http::compression::CompressionLevel::Fastest),
+        )
 }
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener with its real address.

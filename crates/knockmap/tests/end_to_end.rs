@@ -631,3 +631,43 @@ async fn public_mode_shows_networks_and_nothing_more() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--public has no admin routes"), "{stderr}");
 }
+
+#[tokio::test]
+async fn answers_are_gzipped_for_clients_that_accept_it() {
+    let (dir, log) = temp_log();
+    append(
+        &log,
+        &[
+            "Nov 20 08:00:00 web-01 sshd[10]: Failed password for root from 81.2.69.142 port 4000 ssh2",
+        ],
+    );
+    let server = Server::start(dir.path(), &log);
+    assert_eq!(server.wait_for_events(1).await["events"], 1);
+    let path = "/api/v1/markers?format=columns";
+    let plain = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .expect("GET");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.expect("body");
+    let gzipped = reqwest::Client::new()
+        .get(format!("{}{path}", server.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("GET gzip");
+    assert_eq!(
+        gzipped
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped.bytes().await.expect("body")[..]),
+        &mut body,
+    )
+    .expect("valid gzip");
+    assert_eq!(body, plain, "the same answer");
+    server.stop();
+}
