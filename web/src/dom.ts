@@ -126,3 +126,15 @@ export function codeText(text: string, className: string, limit = 80, lines = fa
   );
   return el("details", "long-text", summary, code);
 }
+
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
+
+/** The English name of an ISO 3166-1 alpha-2 country code; null when there is none. */
+export function countryName(code: string): string | null {
+  try {
+    const name = regionNames.of(code);
+    return name && name !== code ? name : null;
+  } catch {
+    return null;
+  }
+}

@@ -4,7 +4,7 @@
 import { AdminSession } from "./admin";
 import { api, hasLocation, type KnockEvent, type LatLon, type Meta } from "./api";
 import { ArcLayer } from "./arcs";
-import { byId, externalLink } from "./dom";
+import { byId, countryName, externalLink } from "./dom";
 import { Feed } from "./feed";
 import { FilterBar } from "./filterbar";
 import { bounds, fromUrl, matches, matchesFilters, previous, query, toUrl, type ViewState } from "./filters";
@@ -54,14 +54,6 @@ const unlocated = new UnlocatedPanel(
   () => query(view),
 );
 let meta: Meta | null = null;
-const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
-const countryName = (code: string) => {
-  try {
-    return regionNames.of(code) ?? null;
-  } catch {
-    return null;
-  }
-};
 const filterBar = new FilterBar((next) => setView(next), countryName);
 const side = new SidePanel(onPanelAction);
 
@@ -343,11 +335,21 @@ markerCanvas.addEventListener("click", (ev) => {
   const country = map.countryAt(ev.clientX, ev.clientY);
   if (country && country.code !== view.country) setView({ ...view, country: country.code });
 });
+// Hovering looks through every marker and country: once per frame, not once per event.
+let hovered: MouseEvent | null = null;
 markerCanvas.addEventListener("mousemove", (ev) => {
-  const onMarker = !!markerAt(ev);
-  markerCanvas.classList.toggle("pointer", onMarker);
-  const country = onMarker ? null : map.countryAt(ev.clientX, ev.clientY);
-  markerCanvas.title = country ? `${country.name}: click to show only this country` : "";
+  if (!hovered) {
+    requestAnimationFrame(() => {
+      const last = hovered;
+      hovered = null;
+      if (!last) return;
+      const onMarker = !!markerAt(last);
+      markerCanvas.classList.toggle("pointer", onMarker);
+      const country = onMarker ? null : map.countryAt(last.clientX, last.clientY);
+      markerCanvas.title = country ? `${country.name}: click to show only this country` : "";
+    });
+  }
+  hovered = ev;
 });
 
 // ---- start ----

@@ -19,6 +19,21 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const MAX_ZOOM = 64;
 /** One press of a zoom button or key. */
 const ZOOM_STEP = 2;
+/** The map "rests" this long after its last pan or zoom step; the layers are drawn anew. */
+const REST_MS = 150;
+
+/** A pan and zoom: the factor and the offset in CSS px. */
+export interface Zoom {
+  k: number;
+  x: number;
+  y: number;
+}
+
+/** The CSS transform that shows a layer drawn at zoom `drawn` as it would be at `now`. */
+export function movedBy(drawn: Zoom, now: Zoom): string {
+  const s = now.k / drawn.k;
+  return `translate(${now.x - drawn.x * s}px, ${now.y - drawn.y * s}px) scale(${s})`;
+}
 
 export interface Layer {
   canvas: HTMLCanvasElement;
@@ -38,9 +53,10 @@ export class WorldMap {
   private readonly svg: SVGSVGElement;
   /** The base layer's content. */
   private readonly viewport: SVGGElement;
-  /** The zoom the base layer was last drawn at, and the timer that draws it when the map rests. */
-  private baseAt = { k: 1, x: 0, y: 0 };
-  private baseSettle = 0;
+  /** The zoom the base layer was last drawn at. */
+  private baseAt: Zoom = { k: 1, x: 0, y: 0 };
+  private restTimer = 0;
+  private readonly restListeners: (() => void)[] = [];
   private readonly zoomBehavior: ZoomBehavior<HTMLElement, unknown>;
   private readonly zoomTarget: Selection<HTMLElement, unknown, null, undefined>;
   /** The projection's fit to the window, before zooming. */
@@ -95,7 +111,7 @@ export class WorldMap {
   }
 
   /** The current pan and zoom (k: the factor, x and y: the offset in CSS px). */
-  get transform(): { k: number; x: number; y: number } {
+  get transform(): Zoom {
     const t = zoomTransform(this.zoomTarget.node()!);
     return { k: t.k, x: t.x, y: t.y };
   }
@@ -145,12 +161,18 @@ export class WorldMap {
     this.projection
       .scale(this.baseScale * t.k)
       .translate([t.k * this.baseTranslate[0] + t.x, t.k * this.baseTranslate[1] + t.y]);
-    const at = this.baseAt;
-    const s = t.k / at.k;
-    this.svg.style.transform = `translate(${t.x - at.x * s}px, ${t.y - at.y * s}px) scale(${s})`;
-    window.clearTimeout(this.baseSettle);
-    this.baseSettle = window.setTimeout(() => this.drawBase(), 150);
+    this.svg.style.transform = movedBy(this.baseAt, t);
+    window.clearTimeout(this.restTimer);
+    this.restTimer = window.setTimeout(() => {
+      this.drawBase();
+      for (const fn of this.restListeners) fn();
+    }, REST_MS);
     for (const fn of this.zoomListeners) fn();
+  }
+
+  /** Called once the map rests after panning or zooming (the base is drawn anew first). */
+  onRest(fn: () => void): void {
+    this.restListeners.push(fn);
   }
 
   /** Called after every resize, once the projection fits the new size. */
@@ -233,7 +255,6 @@ export class WorldMap {
 
   /** Draws the base layer at the current zoom. */
   private drawBase(): void {
-    window.clearTimeout(this.baseSettle);
     const path = geoPath(this.projection);
     const t = zoomTransform(this.zoomTarget.node()!);
     this.baseAt = { k: t.k, x: t.x, y: t.y };

@@ -10,7 +10,7 @@
 
 import type { KnockEvent, LatLon, MarkerData, MarkersResponse, Outcome } from "./api";
 import { hasLocation, weight } from "./api";
-import type { WorldMap } from "./map";
+import { movedBy, type WorldMap, type Zoom } from "./map";
 
 export const COLORS = {
   failure: "#ff3b5c",
@@ -26,8 +26,6 @@ export type View = "markers" | "heat";
 
 /** Radius of one address's heat, in CSS px. */
 const HEAT_RADIUS = 18;
-/** The map is drawn anew this long after the last pan or zoom step. */
-const SETTLE_MS = 150;
 /** Full drawings for live events at most this often (they fix the drawing order). */
 const LIVE_REDRAW_MS = 2_000;
 
@@ -60,31 +58,22 @@ export class MarkerLayer {
   private view: View = "markers";
   private heat: HeatCanvas | null = null;
   /** The zoom the canvas was last drawn at. */
-  private drawnAt: { k: number; x: number; y: number } | null = null;
+  private drawnAt: Zoom | null = null;
   /** Markers changed by live events since the last drawing. */
   private readonly changed = new Set<Marker>();
   private fullNeeded = true;
   private lastFull = 0;
-  private settle = 0;
   private liveRedraw = 0;
   private markedFirstDrawing = false;
   private readonly sprites = new Sprites();
 
   constructor(private readonly map: WorldMap) {
     map.onResize(() => this.draw());
-    map.onZoom(() => this.onZoom());
-  }
-
-  /** Pan or zoom: move the last drawing now, draw anew when the map rests. */
-  private onZoom(): void {
-    const at = this.drawnAt;
-    if (at) {
-      const t = this.map.transform;
-      const s = t.k / at.k;
-      this.map.markers.canvas.style.transform = `translate(${t.x - at.x * s}px, ${t.y - at.y * s}px) scale(${s})`;
-    }
-    window.clearTimeout(this.settle);
-    this.settle = window.setTimeout(() => this.scheduleDraw(), SETTLE_MS);
+    // Pan or zoom: move the last drawing now, draw anew when the map rests.
+    map.onZoom(() => {
+      if (this.drawnAt) this.map.markers.canvas.style.transform = movedBy(this.drawnAt, this.map.transform);
+    });
+    map.onRest(() => this.scheduleDraw());
   }
 
   get currentView(): View {
@@ -262,7 +251,6 @@ export class MarkerLayer {
   /** Draws everything at the current zoom. */
   draw(): void {
     window.clearTimeout(this.liveRedraw);
-    window.clearTimeout(this.settle);
     this.liveRedraw = 0;
     this.fullNeeded = false;
     this.changed.clear();

@@ -2,7 +2,7 @@
 // text: user names, host names and sensor names are attacker- or operator-controlled.
 
 import { api, ApiError, LINK_LABELS, type IpDetail, type MarkerData } from "./api";
-import { append, codeText, el, externalLink, formatCount, formatDateTime, visibleText } from "./dom";
+import { append, codeText, countryName, el, externalLink, formatCount, formatDateTime, visibleText } from "./dom";
 import { COLORS, markerOutcome } from "./markers";
 
 const TOP_USERS = 6;
@@ -200,12 +200,7 @@ function count(label: string, n: number, color: string): HTMLElement {
   return el("div", "count", swatch, el("strong", null, formatCount(n)), el("span", "label", label));
 }
 
-const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
 function countryLabel(code: string): string {
-  try {
-    const name = regionNames.of(code);
-    return name && name !== code ? `${name} (${code})` : code;
-  } catch {
-    return code;
-  }
+  const name = countryName(code);
+  return name ? `${name} (${code})` : code;
 }

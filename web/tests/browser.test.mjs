@@ -166,6 +166,51 @@ async function openPopup(page, key) {
   throw new Error(`the popup of ${key} did not open`);
 }
 
+/** A fresh `knockmap serve` (with `args`) on a temporary log and database, and Chromium.
+ * Runs `body({ base, appendLog, newPage })`; when it fails, prints the server's output and
+ * what the page reported; stops everything after. */
+async function withServer(args, body) {
+  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
+  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
+  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
+  await writeFile(join(dir, "auth.log"), "");
+  const server = startServer(dir, args);
+  let browser;
+  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
+  try {
+    await body({
+      base: await server.url,
+      appendLog: (text) => appendFile(join(dir, "auth.log"), text),
+      newPage: async (viewport) => {
+        browser ??= await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+        const page = await browser.newPage({ viewport });
+        seen = watch(page);
+        return { page, seen };
+      },
+    });
+  } catch (err) {
+    const log = server.log();
+    if (log) console.error(`--- knockmap serve output ---\n${log}`);
+    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
+    throw err;
+  } finally {
+    await browser?.close().catch(() => {});
+    await stopServer(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls `url` until its JSON answer satisfies `ready` (20 s at most). */
+async function untilStored(url, ready) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await fetch(url);
+    if (res.ok && ready(await res.json())) return;
+    assert.ok(Date.now() < deadline, `${url} did not show the appended lines`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function readCount(page, selector) {
   const text = (await page.textContent(selector)) ?? "";
   const digits = text.replace(/\D/g, "");
@@ -384,11 +429,7 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
 });
 
 test("attacker page: details, links, hostile names as text, sign in, star and note", { skip, timeout: 120_000 }, async () => {
-  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
-  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
   const password = "hunter2 for the browser test";
-  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
-  await writeFile(join(dir, "auth.log"), "");
   const SLOW = "81.2.69.160";
   const shodan = await fakeShodan("test-key", {
     [ATTACKER]: {
@@ -404,207 +445,176 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
     },
     [SLOW]: "hang",
   });
-  const server = startServer(dir, [
-    "--admin-password", password,
-    "--shodan-key", "test-key", "--shodan-url", shodan.url, "--shodan-timeout", "1",
-  ]);
-  let browser;
-  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
   const RTL_USER = "admin\u202Egnp.exe";
   const LONG_USER = "x".repeat(10_000);
   try {
-    const base = await server.url;
-    const lines = [EVIL_USER, RTL_USER, LONG_USER, "root"].map(
-      (user, i) =>
-        `${syslogNow()} web-01 sshd[${2000 + i}]: Failed password for invalid user ${user} from ${ATTACKER} port ${40000 + i} ssh2\n`,
+    await withServer(
+      [
+        "--admin-password", password,
+        "--shodan-key", "test-key", "--shodan-url", shodan.url, "--shodan-timeout", "1",
+      ],
+      async ({ base, appendLog, newPage }) => {
+        const lines = [EVIL_USER, RTL_USER, LONG_USER, "root"].map(
+          (user, i) =>
+            `${syslogNow()} web-01 sshd[${2000 + i}]: Failed password for invalid user ${user} from ${ATTACKER} port ${40000 + i} ssh2\n`,
+        );
+        lines.push(`${syslogNow()} web-01 sshd[2999]: Failed password for root from ${SLOW} port 40999 ssh2\n`);
+        await appendLog(lines.join(""));
+        await untilStored(`${base}/api/v1/ips/${ATTACKER}`, (ip) => ip.events >= 4);
+
+        const { page, seen } = await newPage({ width: 1300, height: 900 });
+        await page.goto(`${base}/ip/${ATTACKER}`);
+        await page.waitForSelector(".facts", { timeout: 15_000 });
+        assert.equal((await page.textContent(".ip-title"))?.trim(), ATTACKER);
+        assert.match(await page.title(), new RegExp(ATTACKER.replace(/\./g, "\\.")));
+        const facts = (await page.textContent(".facts")) ?? "";
+        assert.match(facts, /London/);
+        assert.match(facts, /United Kingdom/);
+        assert.match(facts, /web-01/, "the host that logged it");
+
+        // Every user name exactly as tried, as text.
+        const users = await page.$$eval(".users code.user", (els) => els.map((e) => e.textContent));
+        // The direction override is shown as a mark, not obeyed ("adminexe.png" would lie).
+        for (const u of [EVIL_USER, "admin‹U+202E›gnp.exe", LONG_USER, "root"]) {
+          assert.ok(users.includes(u), `user ${JSON.stringify(u.slice(0, 40))} listed literally in ${JSON.stringify(users.map((x) => x.slice(0, 40)))}`);
+        }
+        // A 10 KB name is folded behind its start and its length, and opens on demand.
+        const folded = page.locator(".users details.long-text").first();
+        assert.match((await folded.locator("summary").textContent()) ?? "", /10,000 characters/);
+        assert.equal(await folded.locator("code.user").isVisible(), false);
+        await folded.locator("summary").click();
+        assert.equal(await folded.locator("code.user").isVisible(), true);
+        const eventRows = await page.locator("table.events tbody tr").count();
+        assert.equal(eventRows, 4, "the four events are listed");
+        assert.equal(await page.locator("img").count(), 0, "no <img> element was made from a name");
+
+        // Outside lookups open in a new tab without leaking the page.
+        const links = await page.$$eval(".lookups a", (els) =>
+          els.map((a) => ({ text: a.textContent, href: a.href, target: a.target, rel: a.rel })),
+        );
+        const names = links.map((l) => l.text);
+        for (const name of ["Shodan", "Censys", "Talos", "AbuseIPDB", "GreyNoise", "Whois (RDAP)"]) {
+          assert.ok(names.includes(name), `${name} link in ${JSON.stringify(names)}`);
+        }
+        for (const l of links) {
+          assert.ok(l.href.includes(ATTACKER), l.href);
+          assert.equal(l.target, "_blank");
+          assert.equal(l.rel, "noopener noreferrer");
+        }
+
+        // Shodan: fetched once, shown as text, cached.
+        await page.waitForSelector(".shodan .services", { timeout: 15_000 });
+        const shodanText = (await page.textContent(".shodan")) ?? "";
+        assert.match(shodanText, /OpenSSH 9\.2/);
+        assert.match(shodanText, /22, 80/);
+        assert.match(shodanText, /scanner\.example/);
+        assert.ok(shodanText.includes("<script>alert('banner')</script>"), "the banner is shown as text");
+        assert.ok(shodanText.includes("Hostile <img src=x onerror=alert('org')> Org"), "the organisation as text");
+        assert.ok(shodanText.includes("‹U+202E›evil"), "a direction override in a banner is shown as a mark");
+        assert.equal(await page.locator(".shodan img, .shodan script").count(), 0);
+        assert.equal(await page.locator("#shodan-refresh").count(), 0, "only an admin can ask again");
+        assert.equal(shodan.requests[ATTACKER], 1);
+        await page.reload();
+        await page.waitForSelector(".shodan .services", { timeout: 15_000 });
+        assert.equal(shodan.requests[ATTACKER], 1, "the answer is cached");
+
+        // Signed out: no admin controls.
+        assert.equal(await page.locator("#star-toggle").count(), 0);
+        assert.equal(await page.locator("#note-text").count(), 0);
+
+        // A wrong password is refused, the right one signs in.
+        await page.click("#sign-in");
+        await page.fill("#admin-password", "wrong");
+        await page.press("#admin-password", "Enter");
+        await page.waitForFunction(() => /Wrong password/.test(document.querySelector(".form-error")?.textContent ?? ""));
+        await page.fill("#admin-password", password);
+        await page.press("#admin-password", "Enter");
+        await page.waitForSelector("#sign-out", { timeout: 10_000 });
+        const cookies = await page.context().cookies();
+        const session = cookies.find((c) => c.name === "knockmap_session");
+        assert.ok(session, "a session cookie was set");
+        assert.equal(session.httpOnly, true);
+        assert.equal(session.sameSite, "Strict");
+        assert.equal(
+          await page.evaluate(() => document.cookie.includes("knockmap_session")),
+          false,
+          "scripts cannot read the session cookie",
+        );
+
+        // An admin can ask Shodan again.
+        await page.waitForSelector("#shodan-refresh", { timeout: 10_000 });
+        await page.click("#shodan-refresh");
+        await page.waitForSelector(".shodan .services", { timeout: 15_000 });
+        assert.equal(shodan.requests[ATTACKER], 2, "asked again");
+
+        // Star, then a hostile note.
+        await page.click("#star-toggle");
+        await page.waitForSelector(".star-badge", { timeout: 10_000 });
+        const NOTE = "<script>alert('note')</script> \u202Eevil & <b>bold</b>";
+        await page.fill("#note-text", NOTE);
+        await page.click(".note-form button[type=submit]");
+        await page.waitForFunction(() => document.querySelector(".form-status")?.textContent === "Saved.");
+
+        // Stored: a reload shows them (still signed in), and signed out the note is shown as text.
+        await page.reload();
+        await page.waitForSelector(".star-badge", { timeout: 15_000 });
+        await page.waitForSelector("#note-text", { timeout: 10_000 });
+        assert.equal(await page.inputValue("#note-text"), NOTE);
+        await mkdir(artifacts, { recursive: true });
+        await page.screenshot({ path: join(artifacts, "web-ip-page-admin.png") });
+        await page.click("#sign-out");
+        await page.waitForSelector("#sign-in", { timeout: 10_000 });
+        await page.waitForSelector(".note-text", { timeout: 10_000 });
+        assert.equal(await page.textContent(".note-text"), NOTE.replace("\u202E", "‹U+202E›"));
+        assert.equal(await page.locator("#star-toggle").count(), 0);
+        assert.equal(await page.locator("script:not([src])").count(), 0, "no inline script exists");
+        await page.screenshot({ path: join(artifacts, "web-ip-page.png"), fullPage: true });
+
+        // The map shows the starred attacker in gold and its popup links to this page.
+        await page.goto(`${base}/`);
+        await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null, ATTACKER, { timeout: 30_000 });
+        await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
+        await openPopup(page, ATTACKER);
+        await page.waitForSelector(".popup-details", { timeout: 10_000 });
+        assert.match((await page.textContent(".popup")) ?? "", /Starred/);
+        await page.click(".popup-details");
+        await page.waitForURL(`${base}/ip/${ATTACKER}`);
+        await page.waitForSelector(".facts", { timeout: 15_000 });
+
+        // Shodan not answering in time is said so, not a broken page, and not cached.
+        await page.goto(`${base}/ip/${SLOW}`);
+        await page.waitForSelector(".shodan .page-error", { timeout: 15_000 });
+        assert.match((await page.textContent(".shodan")) ?? "", /did not answer within 1 s/);
+        assert.match((await page.textContent(".facts")) ?? "", /London/, "the rest of the page is there");
+
+        // An address never seen, and garbage in the path, get a message, not a broken page.
+        await page.goto(`${base}/ip/192.0.2.99`);
+        await page.waitForSelector(".page-error");
+        assert.match((await page.textContent(".page-error")) ?? "", /No events/);
+        await page.goto(`${base}/ip/%3Cimg%20src=x%20onerror=alert(1)%3E`);
+        await page.waitForSelector(".page-error");
+        assert.match((await page.textContent(".page-error")) ?? "", /not an IP address/);
+        assert.equal(await page.locator("img").count(), 0);
+
+        assert.deepEqual(seen.dialogs, [], "no dialog was opened");
+        assert.deepEqual(seen.pageErrors, [], "no uncaught page errors");
+        const cspErrors = seen.consoleErrors.filter((t) => /Content Security Policy/i.test(t));
+        assert.deepEqual(cspErrors, [], "no Content Security Policy violations");
+      },
     );
-    lines.push(`${syslogNow()} web-01 sshd[2999]: Failed password for root from ${SLOW} port 40999 ssh2\n`);
-    await appendFile(join(dir, "auth.log"), lines.join(""));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const res = await fetch(`${base}/api/v1/ips/${ATTACKER}`);
-      if (res.ok && (await res.json()).events >= 4) break;
-      assert.ok(Date.now() < deadline, "the events were stored");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
-    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-    seen = watch(page);
-    await page.goto(`${base}/ip/${ATTACKER}`);
-    await page.waitForSelector(".facts", { timeout: 15_000 });
-    assert.equal((await page.textContent(".ip-title"))?.trim(), ATTACKER);
-    assert.match(await page.title(), new RegExp(ATTACKER.replace(/\./g, "\\.")));
-    const facts = (await page.textContent(".facts")) ?? "";
-    assert.match(facts, /London/);
-    assert.match(facts, /United Kingdom/);
-    assert.match(facts, /web-01/, "the host that logged it");
-
-    // Every user name exactly as tried, as text.
-    const users = await page.$$eval(".users code.user", (els) => els.map((e) => e.textContent));
-    // The direction override is shown as a mark, not obeyed ("adminexe.png" would lie).
-    for (const u of [EVIL_USER, "admin‹U+202E›gnp.exe", LONG_USER, "root"]) {
-      assert.ok(users.includes(u), `user ${JSON.stringify(u.slice(0, 40))} listed literally in ${JSON.stringify(users.map((x) => x.slice(0, 40)))}`);
-    }
-    // A 10 KB name is folded behind its start and its length, and opens on demand.
-    const folded = page.locator(".users details.long-text").first();
-    assert.match((await folded.locator("summary").textContent()) ?? "", /10,000 characters/);
-    assert.equal(await folded.locator("code.user").isVisible(), false);
-    await folded.locator("summary").click();
-    assert.equal(await folded.locator("code.user").isVisible(), true);
-    const eventRows = await page.locator("table.events tbody tr").count();
-    assert.equal(eventRows, 4, "the four events are listed");
-    assert.equal(await page.locator("img").count(), 0, "no <img> element was made from a name");
-
-    // Outside lookups open in a new tab without leaking the page.
-    const links = await page.$$eval(".lookups a", (els) =>
-      els.map((a) => ({ text: a.textContent, href: a.href, target: a.target, rel: a.rel })),
-    );
-    const names = links.map((l) => l.text);
-    for (const name of ["Shodan", "Censys", "Talos", "AbuseIPDB", "GreyNoise", "Whois (RDAP)"]) {
-      assert.ok(names.includes(name), `${name} link in ${JSON.stringify(names)}`);
-    }
-    for (const l of links) {
-      assert.ok(l.href.includes(ATTACKER), l.href);
-      assert.equal(l.target, "_blank");
-      assert.equal(l.rel, "noopener noreferrer");
-    }
-
-    // Shodan: fetched once, shown as text, cached.
-    await page.waitForSelector(".shodan .services", { timeout: 15_000 });
-    const shodanText = (await page.textContent(".shodan")) ?? "";
-    assert.match(shodanText, /OpenSSH 9\.2/);
-    assert.match(shodanText, /22, 80/);
-    assert.match(shodanText, /scanner\.example/);
-    assert.ok(shodanText.includes("<script>alert('banner')</script>"), "the banner is shown as text");
-    assert.ok(shodanText.includes("Hostile <img src=x onerror=alert('org')> Org"), "the organisation as text");
-    assert.ok(shodanText.includes("‹U+202E›evil"), "a direction override in a banner is shown as a mark");
-    assert.equal(await page.locator(".shodan img, .shodan script").count(), 0);
-    assert.equal(await page.locator("#shodan-refresh").count(), 0, "only an admin can ask again");
-    assert.equal(shodan.requests[ATTACKER], 1);
-    await page.reload();
-    await page.waitForSelector(".shodan .services", { timeout: 15_000 });
-    assert.equal(shodan.requests[ATTACKER], 1, "the answer is cached");
-
-    // Signed out: no admin controls.
-    assert.equal(await page.locator("#star-toggle").count(), 0);
-    assert.equal(await page.locator("#note-text").count(), 0);
-
-    // A wrong password is refused, the right one signs in.
-    await page.click("#sign-in");
-    await page.fill("#admin-password", "wrong");
-    await page.press("#admin-password", "Enter");
-    await page.waitForFunction(() => /Wrong password/.test(document.querySelector(".form-error")?.textContent ?? ""));
-    await page.fill("#admin-password", password);
-    await page.press("#admin-password", "Enter");
-    await page.waitForSelector("#sign-out", { timeout: 10_000 });
-    const cookies = await page.context().cookies();
-    const session = cookies.find((c) => c.name === "knockmap_session");
-    assert.ok(session, "a session cookie was set");
-    assert.equal(session.httpOnly, true);
-    assert.equal(session.sameSite, "Strict");
-    assert.equal(
-      await page.evaluate(() => document.cookie.includes("knockmap_session")),
-      false,
-      "scripts cannot read the session cookie",
-    );
-
-    // An admin can ask Shodan again.
-    await page.waitForSelector("#shodan-refresh", { timeout: 10_000 });
-    await page.click("#shodan-refresh");
-    await page.waitForSelector(".shodan .services", { timeout: 15_000 });
-    assert.equal(shodan.requests[ATTACKER], 2, "asked again");
-
-    // Star, then a hostile note.
-    await page.click("#star-toggle");
-    await page.waitForSelector(".star-badge", { timeout: 10_000 });
-    const NOTE = "<script>alert('note')</script> \u202Eevil & <b>bold</b>";
-    await page.fill("#note-text", NOTE);
-    await page.click(".note-form button[type=submit]");
-    await page.waitForFunction(() => document.querySelector(".form-status")?.textContent === "Saved.");
-
-    // Stored: a reload shows them (still signed in), and signed out the note is shown as text.
-    await page.reload();
-    await page.waitForSelector(".star-badge", { timeout: 15_000 });
-    await page.waitForSelector("#note-text", { timeout: 10_000 });
-    assert.equal(await page.inputValue("#note-text"), NOTE);
-    await mkdir(artifacts, { recursive: true });
-    await page.screenshot({ path: join(artifacts, "web-ip-page-admin.png") });
-    await page.click("#sign-out");
-    await page.waitForSelector("#sign-in", { timeout: 10_000 });
-    await page.waitForSelector(".note-text", { timeout: 10_000 });
-    assert.equal(await page.textContent(".note-text"), NOTE.replace("\u202E", "‹U+202E›"));
-    assert.equal(await page.locator("#star-toggle").count(), 0);
-    assert.equal(await page.locator("script:not([src])").count(), 0, "no inline script exists");
-    await page.screenshot({ path: join(artifacts, "web-ip-page.png"), fullPage: true });
-
-    // The map shows the starred attacker in gold and its popup links to this page.
-    await page.goto(`${base}/`);
-    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) ?? null, ATTACKER, { timeout: 30_000 });
-    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
-    await openPopup(page, ATTACKER);
-    await page.waitForSelector(".popup-details", { timeout: 10_000 });
-    assert.match((await page.textContent(".popup")) ?? "", /Starred/);
-    await page.click(".popup-details");
-    await page.waitForURL(`${base}/ip/${ATTACKER}`);
-    await page.waitForSelector(".facts", { timeout: 15_000 });
-
-    // Shodan not answering in time is said so, not a broken page, and not cached.
-    await page.goto(`${base}/ip/${SLOW}`);
-    await page.waitForSelector(".shodan .page-error", { timeout: 15_000 });
-    assert.match((await page.textContent(".shodan")) ?? "", /did not answer within 1 s/);
-    assert.match((await page.textContent(".facts")) ?? "", /London/, "the rest of the page is there");
-
-    // An address never seen, and garbage in the path, get a message, not a broken page.
-    await page.goto(`${base}/ip/192.0.2.99`);
-    await page.waitForSelector(".page-error");
-    assert.match((await page.textContent(".page-error")) ?? "", /No events/);
-    await page.goto(`${base}/ip/%3Cimg%20src=x%20onerror=alert(1)%3E`);
-    await page.waitForSelector(".page-error");
-    assert.match((await page.textContent(".page-error")) ?? "", /not an IP address/);
-    assert.equal(await page.locator("img").count(), 0);
-
-    assert.deepEqual(seen.dialogs, [], "no dialog was opened");
-    assert.deepEqual(seen.pageErrors, [], "no uncaught page errors");
-    const cspErrors = seen.consoleErrors.filter((t) => /Content Security Policy/i.test(t));
-    assert.deepEqual(cspErrors, [], "no Content Security Policy violations");
-  } catch (err) {
-    const log = server.log();
-    if (log) console.error(`--- knockmap serve output ---\n${log}`);
-    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
-    throw err;
   } finally {
-    await browser?.close().catch(() => {});
-    await stopServer(server);
     shodan.close();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("dashboard: time window, filters kept in the URL, top lists, a success after failures", { skip, timeout: 120_000 }, async () => {
-  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
-  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
-  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
-  await writeFile(join(dir, "auth.log"), "");
-  const server = startServer(dir);
-  let browser;
-  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
   const US = "216.160.83.56"; // Milton, US in the MaxMind test database
   const failed = (ip, i) =>
     `${syslogNow()} web-01 sshd[${3000 + i}]: Failed password for root from ${ip} port ${50000 + i} ssh2\n`;
-  try {
-    const base = await server.url;
-    await appendFile(join(dir, "auth.log"), [failed(ATTACKER, 0), failed(ATTACKER, 1), failed(ATTACKER, 2), failed(US, 3), failed(US, 4)].join(""));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const res = await fetch(`${base}/api/v1/stats`);
-      if (res.ok && (await res.json()).attempts >= 5) break;
-      assert.ok(Date.now() < deadline, "the events were stored");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
-    seen = watch(page);
+  await withServer([], async ({ base, appendLog, newPage }) => {
+    await appendLog([failed(ATTACKER, 0), failed(ATTACKER, 1), failed(ATTACKER, 2), failed(US, 3), failed(US, 4)].join(""));
+    await untilStored(`${base}/api/v1/stats`, (s) => s.attempts >= 5);
+    const { page, seen } = await newPage({ width: 1400, height: 820 });
     const attempts = () => readCount(page, "#stat-attempts");
     const waitAttempts = (n) =>
       page.waitForFunction((n) => Number((document.getElementById("stat-attempts")?.textContent ?? "").replace(/\D/g, "")) === n, n, {
@@ -666,7 +676,7 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     await waitAttempts(0);
     assert.match(page.url(), /window=custom/);
     assert.match(page.url(), /since=2020-01-0/);
-    await appendFile(join(dir, "auth.log"), failed(ATTACKER, 5));
+    await appendLog(failed(ATTACKER, 5));
     await page.waitForTimeout(1500);
     assert.equal(await attempts(), 0, "a live event outside the window is not counted");
 
@@ -674,10 +684,7 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     await page.goto(`${base}/`);
     await waitAttempts(6);
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
-    await appendFile(
-      join(dir, "auth.log"),
-      `${syslogNow()} web-01 sshd[3999]: Accepted password for root from ${ATTACKER} port 50999 ssh2\n`,
-    );
+    await appendLog(`${syslogNow()} web-01 sshd[3999]: Accepted password for root from ${ATTACKER} port 50999 ssh2\n`);
     await page.waitForSelector("#feed-list li.alert", { timeout: 15_000 });
     assert.match((await page.textContent("#feed-list li.alert")) ?? "", /login after failures/);
     await page.waitForFunction(
@@ -719,42 +726,17 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
 
     assert.deepEqual(seen.dialogs, []);
     assert.deepEqual(seen.pageErrors, []);
-  } catch (err) {
-    const log = server.log();
-    if (log) console.error(`--- knockmap serve output ---\n${log}`);
-    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
-    throw err;
-  } finally {
-    await browser?.close().catch(() => {});
-    await stopServer(server);
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("public mode: the page and everything it loads show networks, never addresses or user names", { skip, timeout: 120_000 }, async () => {
-  assert.ok(!chromiumMissing, `Chromium not found at ${chromiumPath} (apt-get install -y chromium)`);
-  assert.ok(existsSync(bin), `knockmap binary not found at ${bin}`);
-  const dir = await mkdtemp(join(tmpdir(), "knockmap-web-"));
-  await writeFile(join(dir, "auth.log"), "");
-  const server = startServer(dir, ["--public"]);
-  let browser;
-  let seen = { dialogs: [], pageErrors: [], consoleErrors: [] };
   const SECRET_USER = "hunter2-as-a-user-name";
   const line = (i) =>
     `${syslogNow()} web-01 sshd[${5000 + i}]: Failed password for invalid user ${SECRET_USER} from ${ATTACKER} port ${45000 + i} ssh2\n`;
-  try {
-    const base = await server.url;
-    await appendFile(join(dir, "auth.log"), line(0));
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const res = await fetch(`${base}/api/v1/stats`);
-      if (res.ok && (await res.json()).events >= 1) break;
-      assert.ok(Date.now() < deadline, "the event was stored");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
-    seen = watch(page);
+  await withServer(["--public"], async ({ base, appendLog, newPage }) => {
+    await appendLog(line(0));
+    await untilStored(`${base}/api/v1/stats`, (s) => s.events >= 1);
+    const { page, seen } = await newPage({ width: 1400, height: 820 });
     // Every answer the page receives, and every websocket frame.
     const received = [];
     page.on("response", async (r) => {
@@ -769,7 +751,7 @@ test("public mode: the page and everything it loads show networks, never address
     const network = "81.2.69.0/24";
     await page.waitForFunction((n) => window.knockmapTest?.markerScreenPosition(n) ?? null, network, { timeout: 30_000 });
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
-    await appendFile(join(dir, "auth.log"), line(1));
+    await appendLog(line(1));
     await page.waitForFunction(() => Number((document.getElementById("stat-attempts")?.textContent ?? "").replace(/\D/g, "")) === 2, null, {
       timeout: 15_000,
     });
@@ -789,14 +771,5 @@ test("public mode: the page and everything it loads show networks, never address
     }
     assert.ok(received.some((r) => r.includes(network)), "the network was");
     assert.deepEqual(seen.pageErrors, []);
-  } catch (err) {
-    const log = server.log();
-    if (log) console.error(`--- knockmap serve output ---\n${log}`);
-    console.error(`--- page errors ---\n${seen.pageErrors.join("\n")}\n--- console errors ---\n${seen.consoleErrors.join("\n")}`);
-    throw err;
-  } finally {
-    await browser?.close().catch(() => {});
-    await stopServer(server);
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

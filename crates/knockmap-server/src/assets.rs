@@ -20,35 +20,28 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Where each embedded file is served, with its type.
+const PAGES: [(&str, &str, &[u8]); 6] = [
+    ("/", HTML, INDEX_HTML),
+    ("/app.js", JS, APP_JS),
+    ("/app.css", "text/css; charset=utf-8", APP_CSS),
+    // The map of the latest N events: the map's page, which reads N from the URL.
+    ("/recent/{n}", HTML, INDEX_HTML),
+    // An attacker's page: the same document for every address (the script reads the
+    // address from the URL), so nothing of the path is ever reflected into the page.
+    ("/ip/{ip}", HTML, IP_HTML),
+    ("/ip.js", JS, IP_JS),
+];
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/app.css",
-            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
-        )
-        // The map of the latest N events: the map's page, which reads N from the URL.
-        .route(
-            "/recent/{n}",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        // An attacker's page: the same document for every address (the script reads the
-        // address from the URL), so nothing of the path is ever reflected into the page.
-        .route(
-            "/ip/{ip}",
-            get(|| async { asset("text/html; charset=utf-8", IP_HTML) }),
-        )
-        .route(
-            "/ip.js",
-            get(|| async { asset("text/javascript; charset=utf-8", IP_JS) }),
-        )
+    PAGES
+        .into_iter()
+        .fold(Router::new(), |router, (path, content_type, body)| {
+            router.route(path, get(move || async move { asset(content_type, body) }))
+        })
 }
 
 fn asset(content_type: &'static str, body: &'static [u8]) -> impl IntoResponse {

@@ -207,14 +207,10 @@ struct SignIn {
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Json<serde_json::Value> {
     let admin = state.admin.identify(&headers);
     let csrf = match &admin {
-        Some(Admin::Session { csrf }) => Some(csrf.clone()),
+        Some(Admin::Session { csrf }) => Some(csrf.as_str()),
         _ => None,
     };
-    Json(json!({
-        "admin": admin.is_some(),
-        "sign_in": state.admin.password().is_some(),
-        "csrf": csrf,
-    }))
+    answer(admin.is_some(), state.admin.password().is_some(), csrf)
 }
 
 async fn sign_in(
@@ -251,17 +247,12 @@ async fn sign_in(
         return Err(ApiError::Unauthorized("wrong password".into()));
     }
     let (id, csrf) = sessions.open()?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+    let mut response = with_cookie(
+        answer(true, true, Some(&csrf)),
+        &id,
         SESSION_LIFETIME.as_secs(),
-        if over_tls(&headers) { "; Secure" } else { "" }
-    );
-    let mut response =
-        Json(json!({ "admin": true, "sign_in": true, "csrf": csrf })).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|_| ApiError::Unavailable("bad cookie".into()))?,
-    );
+        &headers,
+    )?;
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -273,17 +264,35 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     if let Some(id) = session_cookie(&headers) {
         state.admin.sessions.close(id);
     }
+    // An empty cookie that expires at once clears the browser's.
+    with_cookie(
+        answer(false, state.admin.password().is_some(), None),
+        "",
+        0,
+        &headers,
+    )
+}
+
+/// What `GET`, `POST` and `DELETE /api/v1/session` answer.
+fn answer(admin: bool, sign_in: bool, csrf: Option<&str>) -> Json<serde_json::Value> {
+    Json(json!({ "admin": admin, "sign_in": sign_in, "csrf": csrf }))
+}
+
+/// `body` with the session cookie set to `value` for `max_age` seconds.
+fn with_cookie(
+    body: Json<serde_json::Value>,
+    value: &str,
+    max_age: u64,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let cookie = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if over_tls(&headers) { "; Secure" } else { "" }
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if over_tls(headers) { "; Secure" } else { "" }
     );
-    let mut response =
-        Json(json!({ "admin": false, "sign_in": state.admin.password().is_some(), "csrf": null }))
-            .into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|_| ApiError::Unavailable("bad cookie".into()))?,
-    );
+    let cookie =
+        HeaderValue::from_str(&cookie).map_err(|_| ApiError::Unavailable("bad cookie".into()))?;
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
