@@ -140,6 +140,7 @@ export interface EventGeo {
   city?: string;
   lat?: number;
   lon?: number;
+  asn?: number;
 }
 
 export interface KnockEvent {
@@ -163,7 +164,6 @@ export interface KnockEvent {
 }
 
 export interface IpGeo extends EventGeo {
-  asn?: number;
   org?: string;
 }
 

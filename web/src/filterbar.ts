@@ -1,7 +1,7 @@
 // The bar under the header: the time window buttons, the custom range form, and the active
 // filters as removable chips.
 
-import { byId, el } from "./dom";
+import { byId, el, visibleString } from "./dom";
 import { WINDOWS, WINDOW_LABELS, type ViewState, type WindowName } from "./filters";
 
 export class FilterBar {
@@ -16,6 +16,7 @@ export class FilterBar {
   constructor(
     private readonly onChange: (state: ViewState) => void,
     private readonly countryName: (code: string) => string | null,
+    private readonly networkName: (asn: number) => string | null,
   ) {
     for (const w of WINDOWS) {
       const b = el("button", null, WINDOW_LABELS[w]);
@@ -54,7 +55,12 @@ export class FilterBar {
       const name = this.countryName(state.country);
       this.chip(`Country: ${name ? `${name} (${state.country})` : state.country}`, { ...state, country: null });
     }
-    if (state.sensor) this.chip(`Sensor: ${state.sensor}`, { ...state, sensor: null });
+    if (state.sensor) this.chip(`Sensor: ${visibleString(state.sensor)}`, { ...state, sensor: null });
+    if (state.asn !== null) {
+      const org = this.networkName(state.asn);
+      this.chip(`Network: AS${state.asn}${org ? ` ${visibleString(org)}` : ""}`, { ...state, asn: null });
+    }
+    if (state.user) this.chip(`User name: ${shorten(visibleString(state.user))}`, { ...state, user: null });
   }
 
   private pickWindow(w: WindowName): void {
@@ -80,6 +86,11 @@ export class FilterBar {
     b.addEventListener("click", () => this.onChange(without));
     this.chips.append(el("li", null, b));
   }
+}
+
+/** Attacker-controlled text cut to fit a chip. */
+function shorten(text: string, limit = 40): string {
+  return text.length > limit ? `${text.slice(0, limit)}… (${text.length} characters)` : text;
 }
 
 /** An ISO time as the value of a `datetime-local` input, in local time. */

@@ -1,5 +1,6 @@
-// What the page shows: the time window and the narrowing filters (country, sensor), kept in
-// the URL so that a view can be shared, and turned into the API's query parameters.
+// What the page shows: the time window and the narrowing filters (country, sensor, network,
+// user name), kept in the URL so that a view can be shared, and turned into the API's query
+// parameters.
 
 import type { KnockEvent } from "./api";
 
@@ -30,7 +31,13 @@ export interface ViewState {
   until: string | null;
   country: string | null;
   sensor: string | null;
+  /** Autonomous system number. */
+  asn: number | null;
+  user: string | null;
 }
+
+/** The longest user name a filter takes (the server's limit), in UTF-8 bytes. */
+const MAX_USER_BYTES = 4096;
 
 /** Reads the state from the URL; anything malformed falls back to the default. */
 export function fromUrl(url: URL): ViewState {
@@ -44,12 +51,16 @@ export function fromUrl(url: URL): ViewState {
   };
   const country = p.get("country");
   const sensor = p.get("sensor");
+  const asn = p.get("asn");
+  const user = p.get("user");
   return {
     window,
     since: window === "custom" ? time("since") : null,
     until: window === "custom" ? time("until") : null,
     country: country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : null,
     sensor: sensor && sensor.length <= 200 ? sensor : null,
+    asn: asn && /^\d{1,10}$/.test(asn) && Number(asn) < 2 ** 32 ? Number(asn) : null,
+    user: user && new TextEncoder().encode(user).length <= MAX_USER_BYTES ? user : null,
   };
 }
 
@@ -62,6 +73,8 @@ export function toUrl(state: ViewState, url: URL): URL {
   set("until", state.window === "custom" ? state.until : null);
   set("country", state.country);
   set("sensor", state.sensor);
+  set("asn", state.asn === null ? null : String(state.asn));
+  set("user", state.user);
   return url;
 }
 
@@ -97,14 +110,23 @@ export function query(
   if (range.until !== null) p.set("until", new Date(range.until).toISOString());
   if (state.country) p.set("country", state.country);
   if (state.sensor) p.set("sensor", state.sensor);
+  if (state.asn !== null) p.set("asn", String(state.asn));
+  if (state.user) p.set("user", state.user);
   return p.toString();
 }
 
-/** Whether an event passes the country and sensor filters (the window aside). */
+/** Whether an event passes the country, sensor, network and user filters (the window aside). */
 export function matchesFilters(state: ViewState, e: KnockEvent): boolean {
   if (state.country && e.geo?.country_code !== state.country) return false;
   if (state.sensor && e.sensor !== state.sensor) return false;
+  if (state.asn !== null && e.geo?.asn !== state.asn) return false;
+  if (state.user && e.user !== state.user) return false;
   return true;
+}
+
+/** Whether any filter besides the window is active. */
+export function hasFilters(state: ViewState): boolean {
+  return !!state.country || !!state.sensor || state.asn !== null || !!state.user;
 }
 
 /** Whether a live event belongs to what the page shows. */
@@ -119,5 +141,5 @@ export function matches(state: ViewState, e: KnockEvent, now = Date.now()): bool
 
 /** Whether any narrowing is active. */
 export function isFiltered(state: ViewState): boolean {
-  return state.window !== "all" || !!state.country || !!state.sensor;
+  return state.window !== "all" || hasFilters(state);
 }

@@ -7,7 +7,7 @@ import { ArcLayer } from "./arcs";
 import { byId, countryName, externalLink } from "./dom";
 import { Feed } from "./feed";
 import { FilterBar } from "./filterbar";
-import { bounds, fromUrl, matches, matchesFilters, previous, query, toUrl, type ViewState } from "./filters";
+import { bounds, fromUrl, hasFilters, matches, matchesFilters, previous, query, toUrl, type ViewState } from "./filters";
 import { LiveConnection, type LiveState } from "./live";
 import { WorldMap } from "./map";
 import { MarkerLayer, type View } from "./markers";
@@ -54,7 +54,7 @@ const unlocated = new UnlocatedPanel(
   () => query(view),
 );
 let meta: Meta | null = null;
-const filterBar = new FilterBar((next) => setView(next), countryName);
+const filterBar = new FilterBar((next) => setView(next), countryName, networkName);
 const side = new SidePanel(onPanelAction);
 
 /** Shows another window or filter: everything is loaded again for it. */
@@ -69,6 +69,8 @@ function setView(next: ViewState): void {
 function onPanelAction(action: PanelAction): void {
   if (action.kind === "country") setView({ ...view, country: action.code });
   else if (action.kind === "sensor") setView({ ...view, sensor: action.name });
+  else if (action.kind === "asn") setView({ ...view, asn: action.asn });
+  else if (action.kind === "user") setView({ ...view, user: action.name });
   else {
     const pos = markers.screenPosition(action.ip);
     void popup.open(action.ip, pos?.x ?? action.x, pos?.y ?? action.y);
@@ -77,9 +79,13 @@ function onPanelAction(action: PanelAction): void {
 
 /** The latest events of the view: `recent` takes the window; the filters are applied here. */
 async function recentEvents(): Promise<KnockEvent[]> {
-  const filtered = !!view.country || !!view.sensor;
-  const r = await api.recent(filtered ? 200 : RECENT_LIMIT, query(view));
+  const r = await api.recent(hasFilters(view) ? 200 : RECENT_LIMIT, query(view));
   return (r.events ?? []).filter((e) => matchesFilters(view, e)).slice(0, RECENT_LIMIT);
+}
+
+/** The organisation of a network in the figures shown, if they list it. */
+function networkName(asn: number): string | null {
+  return stats.current?.top_asns?.find((t) => t.key === String(asn))?.name ?? null;
 }
 
 /** The view's figures and those of the window before it. */
@@ -161,6 +167,8 @@ async function loadAll(pending = fetchView()): Promise<void> {
   for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
   stats.set(s, prev);
   side.render(s, markers.all(), bounds(view));
+  // The network filter's chip names the organisation once the figures say it.
+  filterBar.render(view);
   feed.reset(recent);
   void unlocated.refresh();
   showError(null);

@@ -1,15 +1,18 @@
 // The side panel: top countries, networks, user names, addresses and sensors of the window,
-// the addresses that logged in successfully, and the starred ("watched") ones. A country or
-// a sensor narrows the whole page when clicked; an address opens its popup.
+// the addresses that logged in successfully, and the starred ("watched") ones. A country, a
+// network, a user name or a sensor narrows the whole page when clicked; an address opens its
+// popup.
 
 import type { MarkerData, Stats, TopEntry } from "./api";
 import { activityChart } from "./chart";
-import { byId, codeText, el, formatCount, formatDateTime } from "./dom";
+import { byId, el, formatCount, formatDateTime, visibleString, visibleText } from "./dom";
 
 /** What a click on a row asks for. */
 export type PanelAction =
   | { kind: "country"; code: string }
   | { kind: "sensor"; name: string }
+  | { kind: "asn"; asn: number }
+  | { kind: "user"; name: string }
   | { kind: "ip"; ip: string; x: number; y: number };
 
 const ROWS = 8;
@@ -61,12 +64,29 @@ export class SidePanel {
         "No located attackers.",
         "countries",
       ),
-      this.section("Networks", (stats.top_asns ?? []).map((t) => this.plain(asnLabel(t), t.count)), "Unknown.", "asns"),
+      this.section(
+        "Networks",
+        (stats.top_asns ?? []).flatMap((t) => {
+          const asn = Number(t.key);
+          if (!Number.isInteger(asn)) return [];
+          const label = asnLabel(t);
+          return [this.row(label, t.count, { kind: "asn", asn }, `Show only ${label}`)];
+        }),
+        "Unknown.",
+        "asns",
+      ),
       this.hideUsers
         ? el("span")
         : this.section(
             "User names",
-            (stats.top_users ?? []).map((t) => this.plain(codeText(t.key, "user", 32), t.count)),
+            (stats.top_users ?? []).map((t) =>
+              this.row(
+                userLabel(t.key),
+                t.count,
+                { kind: "user", name: t.key },
+                `Show only attempts on the user name ${visibleString(t.key).slice(0, 200)}`,
+              ),
+            ),
             "None tried.",
             "users",
           ),
@@ -104,11 +124,6 @@ export class SidePanel {
     return el("li", null, button);
   }
 
-  /** A row with nothing to click. */
-  private plain(label: string | Node, count: number): HTMLElement {
-    return el("li", "plain", el("span", "label", label), el("span", "n", formatCount(count)));
-  }
-
   private ipRow(ip: string, right: string, alert = false): HTMLElement {
     const button = el("button", "row-button", el("span", "label ip", ip), el("span", "n", right));
     button.type = "button";
@@ -121,6 +136,12 @@ export class SidePanel {
     if (alert) li.title = "Logged in after failing: check this address";
     return li;
   }
+}
+
+/** A user name as a row shows it: hidden characters made visible, long names cut. */
+function userLabel(name: string, limit = 32): HTMLElement {
+  if (name.length <= limit) return el("code", "user", visibleText(name));
+  return el("code", "user", visibleText(name.slice(0, limit)), `… (${formatCount(name.length)} characters)`);
 }
 
 function asnLabel(t: TopEntry): string {

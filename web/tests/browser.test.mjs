@@ -24,8 +24,9 @@ const bin = resolve(webDir, process.env.KNOCKMAP_BIN || "../target/debug/knockma
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const artifacts = resolve(process.env.KNOCKMAP_ARTIFACTS || join(repo, "artifacts"));
 const geoip = join(repo, "crates/knockmap-geo/tests/fixtures/GeoLite2-City-Test.mmdb");
+const geoipAsn = join(repo, "crates/knockmap-geo/tests/fixtures/GeoLite2-ASN-Test.mmdb");
 
-const ATTACKER = "81.2.69.142"; // London in the MaxMind test database
+const ATTACKER = "81.2.69.142"; // London in the MaxMind test database, no network
 const EVIL_USER = "<img src=x onerror=alert(1)>";
 
 /** Current local time as a BSD syslog timestamp, e.g. "Nov  1 19:16:01". */
@@ -47,6 +48,7 @@ function startServer(dir, extra = []) {
     "--db", `sqlite://${join(dir, "k.sqlite")}`,
     "--no-geoip-download",
     "--geoip", geoip,
+    "--geoip", geoipAsn,
     "--source", join(dir, "auth.log"),
     "--home", "50.1,8.7",
     ...extra,
@@ -718,6 +720,41 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     assert.match((await page.textContent("#recent-note")) ?? "", /latest event/);
     await page.goto(`${base}/`);
     await waitAttempts(7);
+
+    // A network narrows everything: only the US address is in AS209.
+    await page.click('.side-asns .row-button:has-text("AS209")');
+    await page.waitForFunction(() => /asn=209/.test(location.search));
+    await waitAttempts(2);
+    assert.match((await page.textContent("#filter-chips")) ?? "", /Network: AS209/);
+    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) === null, ATTACKER);
+    assert.ok(await page.evaluate((ip) => window.knockmapTest?.markerScreenPosition(ip) !== null, US));
+    await page.click("#filter-chips .chip");
+    await waitAttempts(7);
+
+    // So does a user name, exactly as tried (characters that mean something in a URL too),
+    // and live events follow it.
+    const ODD_USER = "ad min&x=1#";
+    const invalid = (user, ip, i) =>
+      `${syslogNow()} web-01 sshd[${4100 + i}]: Failed password for invalid user ${user} from ${ip} port ${51000 + i} ssh2\n`;
+    await appendLog(invalid(ODD_USER, US, 0));
+    await waitAttempts(8);
+    // The top lists are counted again every 30 s; a reload shows the new name at once.
+    await page.reload();
+    await waitAttempts(8);
+    await page.click(`.side-users .row-button:has-text("${ODD_USER}")`);
+    await page.waitForFunction(() => new URL(location.href).searchParams.get("user") === "ad min&x=1#");
+    await waitAttempts(1);
+    assert.match((await page.textContent("#filter-chips")) ?? "", /User name: ad min&x=1#/);
+    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) === null, ATTACKER);
+    await appendLog(invalid("root", ATTACKER, 1) + invalid(ODD_USER, ATTACKER, 2));
+    await waitAttempts(2);
+    await page.waitForFunction((ip) => window.knockmapTest?.markerScreenPosition(ip) !== null, ATTACKER);
+    const feedUsers = await page.$$eval("#feed-list .u", (els) => els.map((e) => e.textContent));
+    assert.ok(feedUsers.length === 2 && feedUsers.every((u) => u === ODD_USER), `feed follows the filter: ${feedUsers}`);
+    await page.reload();
+    await waitAttempts(2);
+    await page.click("#filter-chips .chip");
+    await waitAttempts(10);
 
     // Keyboard: the window buttons and panel rows are reachable and work with Enter.
     await page.focus('#window-buttons button[data-window="7d"]');

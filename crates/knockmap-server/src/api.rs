@@ -34,6 +34,9 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Longest sensor name a filter may give, in bytes.
 const MAX_SENSOR_BYTES: usize = 200;
+/// Longest user name a filter may give, in bytes (sshd logs longer ones, but a link to
+/// them would not fit in a URL).
+const MAX_USER_BYTES: usize = 4096;
 
 /// Query parameters shared by the windowed endpoints.
 #[derive(Debug, Default, Deserialize)]
@@ -43,16 +46,32 @@ struct Filters {
     limit: Option<String>,
     sensor: Option<String>,
     country: Option<String>,
+    asn: Option<String>,
+    user: Option<String>,
     format: Option<String>,
 }
 
 impl Filters {
-    /// The `sensor` and `country` narrowing of `stats` and `markers`.
+    /// The `sensor`, `country`, `asn` and `user` narrowing of `stats` and `markers`.
     fn filter(&self) -> Result<Filter, ApiError> {
         Ok(Filter {
             sensor: self.sensor.as_deref().map(sensor_name).transpose()?,
             country: self.country.as_deref().map(country_code).transpose()?,
+            asn: self.asn.as_deref().map(asn_number).transpose()?,
+            user: self.user.as_deref().map(user_name).transpose()?,
         })
+    }
+
+    /// [`Filters::filter`] as `state` allows it: a map that hides user names does not
+    /// filter by them either, or a visitor could ask which names were tried.
+    fn filter_for(&self, state: &AppState) -> Result<Filter, ApiError> {
+        let filter = self.filter()?;
+        if filter.user.is_some() && state.public.as_ref().is_some_and(|p| !p.show_users) {
+            return Err(ApiError::Forbidden(
+                "this public map hides user names, so it cannot filter by them".into(),
+            ));
+        }
+        Ok(filter)
     }
 
     fn window(&self) -> Result<Window, ApiError> {
@@ -95,6 +114,35 @@ fn sensor_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
+/// An autonomous system number to filter by: decimal, with or without `AS` in front.
+fn asn_number(text: &str) -> Result<u32, ApiError> {
+    let digits = text
+        .strip_prefix("AS")
+        .or_else(|| text.strip_prefix("as"))
+        .unwrap_or(text);
+    match digits.parse::<u32>() {
+        Ok(asn) if digits.bytes().all(|b| b.is_ascii_digit()) => Ok(asn),
+        _ => Err(ApiError::BadRequest(format!(
+            "asn must be an autonomous system number such as 64500 or AS64500, got {:?}",
+            text.chars().take(20).collect::<String>()
+        ))),
+    }
+}
+
+/// A user name to filter by: not empty, at most [`MAX_USER_BYTES`], kept exactly.
+fn user_name(name: &str) -> Result<String, ApiError> {
+    if name.is_empty() {
+        return Err(ApiError::BadRequest("user must not be empty".into()));
+    }
+    if name.len() > MAX_USER_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "user must be at most {MAX_USER_BYTES} bytes long, got {} bytes",
+            name.len()
+        )));
+    }
+    Ok(name.to_string())
+}
+
 /// A country code to filter by: two ASCII letters in any case, returned in upper case as
 /// codes are stored.
 fn country_code(code: &str) -> Result<String, ApiError> {
@@ -127,7 +175,7 @@ async fn stats(
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let filters = filters(query)?;
-    let (window, filter) = (filters.window()?, filters.filter()?);
+    let (window, filter) = (filters.window()?, filters.filter_for(&state)?);
     let stats = state.store.stats(&window, &filter).await?;
     Ok(Json(match &state.public {
         Some(public) => public.stats(stats),
@@ -140,7 +188,7 @@ async fn markers(
     query: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let filters = filters(query)?;
-    let (window, filter) = (filters.window()?, filters.filter()?);
+    let (window, filter) = (filters.window()?, filters.filter_for(&state)?);
     let columns = match filters.format.as_deref() {
         None | Some("objects") => false,
         Some("columns") => true,
@@ -404,6 +452,7 @@ mod tests {
             Some(Filter {
                 sensor: Some("edge-1".into()),
                 country: Some("GB".into()),
+                ..Filter::default()
             })
         );
         assert_eq!(Filters::default().filter().ok(), Some(Filter::default()));
@@ -437,5 +486,39 @@ mod tests {
         for code in ["G", "GBR", "G1", "é1", "Gé", "gb "] {
             assert!(bad(None, Some(code)).contains("two-letter"), "{code:?}");
         }
+    }
+
+    #[test]
+    fn filters_take_an_asn_with_or_without_as_and_a_user_name_exactly() {
+        let f = |asn: &str, user: &str| {
+            Filters {
+                asn: Some(asn.into()),
+                user: Some(user.into()),
+                ..Filters::default()
+            }
+            .filter()
+        };
+        for asn in ["64500", "AS64500", "as64500"] {
+            let got = f(asn, " root\u{202e} <b>").ok();
+            assert_eq!(got.as_ref().and_then(|f| f.asn), Some(64_500), "{asn}");
+            assert_eq!(
+                got.and_then(|f| f.user).as_deref(),
+                Some(" root\u{202e} <b>")
+            );
+        }
+        for asn in ["", "AS", "-1", "+5", "4294967296", "64500x", "AS 1", "１２"] {
+            match f(asn, "root") {
+                Err(ApiError::BadRequest(m)) => assert!(m.contains("autonomous system"), "{m}"),
+                other => panic!("{asn:?}: {other:?}"),
+            }
+        }
+        assert!(
+            matches!(f("1", ""), Err(ApiError::BadRequest(m)) if m.contains("user must not be empty"))
+        );
+        let long = "u".repeat(MAX_USER_BYTES + 1);
+        assert!(
+            matches!(f("1", &long), Err(ApiError::BadRequest(m)) if m.contains("at most 4096 bytes"))
+        );
+        assert!(f("1", &long[1..]).is_ok());
     }
 }

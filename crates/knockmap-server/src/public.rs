@@ -38,7 +38,8 @@ pub(crate) struct PublicEvent<'a> {
     geo: Option<PublicGeo<'a>>,
 }
 
-/// The place of a network: country, city and coordinates (the dot the page draws).
+/// The place of a network: country, city and coordinates (the dot the page draws), and its
+/// autonomous system.
 #[derive(Debug, Serialize)]
 struct PublicGeo<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +52,9 @@ struct PublicGeo<'a> {
     lat: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lon: Option<f64>,
+    /// The network, which the page's network list shows and filters by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asn: Option<u32>,
 }
 
 impl<'a> From<&'a GeoInfo> for PublicGeo<'a> {
@@ -61,6 +65,7 @@ impl<'a> From<&'a GeoInfo> for PublicGeo<'a> {
             city: g.city.as_deref(),
             lat: g.lat,
             lon: g.lon,
+            asn: g.asn,
         }
     }
 }

@@ -60,8 +60,9 @@ impl Window {
     }
 }
 
-/// Narrows statistics and the map to the events of one sensor and/or of addresses in one
-/// country. Empty fields do not filter.
+/// Narrows statistics and the map to the events of one sensor, of addresses in one country
+/// or one network (ASN), and/or that tried one user name; every part set must hold. Empty
+/// fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Only events this sensor read.
@@ -69,12 +70,16 @@ pub struct Filter {
     /// Only events from addresses located in this country (ISO 3166-1 alpha-2 code, as
     /// stored).
     pub country: Option<String>,
+    /// Only events from addresses in this autonomous system.
+    pub asn: Option<u32>,
+    /// Only events that name this user (compared byte for byte, as stored).
+    pub user: Option<String>,
 }
 
 impl Filter {
     /// Whether the filter lets every event through.
     pub fn is_none(&self) -> bool {
-        self.sensor.is_none() && self.country.is_none()
+        self.sensor.is_none() && self.country.is_none() && self.asn.is_none() && self.user.is_none()
     }
 }
 

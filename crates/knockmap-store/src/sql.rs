@@ -1,6 +1,7 @@
 //! The [`Store`] over SQL: one implementation for SQLite, PostgreSQL and MariaDB/MySQL. The
 //! SQL text is shared; [`Backend`] supplies what the dialects write differently.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -23,7 +24,7 @@ pub(crate) mod rows;
 mod summary;
 
 pub use backend::Backend;
-use queries::{Narrowing, Queries, Windowed};
+use queries::{Narrowing, Part, Queries, Windowed};
 use rows::{
     count, flag, micros_to_ts, required_text, required_time, stored_event, stored_flag, text, time,
     top_entry,
@@ -440,13 +441,16 @@ impl Span {
 }
 
 /// What a windowed statement ([`queries::Windowed`]) binds: the span, then the values of the
-/// filter (the sensor name, then the country code), each only when set.
+/// filter (sensor name, country code, ASN, user name), each only when set.
 #[derive(Debug)]
 struct Scope<'f> {
     span: Span,
     sensor: Option<&'f str>,
     /// Upper case, as codes are stored.
     country: Option<String>,
+    asn: Option<i64>,
+    /// NULs escaped, as names are stored.
+    user: Option<Cow<'f, str>>,
 }
 
 impl<'f> Scope<'f> {
@@ -460,27 +464,41 @@ impl<'f> Scope<'f> {
             .as_deref()
             .filter(|c| !c.is_empty())
             .map(str::to_ascii_uppercase);
-        let span = if sensor.is_none() && country.is_none() {
-            Span::of(window)
-        } else {
+        let asn = filter.asn.map(i64::from);
+        let user = filter
+            .user
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(nul::escaped);
+        let narrowed = sensor.is_some() || country.is_some() || asn.is_some() || user.is_some();
+        let span = if narrowed {
             Span::raw(window)
+        } else {
+            Span::of(window)
         };
         Scope {
             span,
             sensor,
             country,
+            asn,
+            user,
         }
     }
 
     /// Which statements answer this scope.
     fn narrowing(&self) -> Narrowing {
-        Narrowing::of(self.sensor.is_some(), self.country.is_some())
+        Narrowing::of(|part| match part {
+            Part::Sensor => self.sensor.is_some(),
+            Part::Country => self.country.is_some(),
+            Part::Asn => self.asn.is_some(),
+            Part::User => self.user.is_some(),
+        })
     }
 
     /// Whether the all-time running totals answer `window`: they count every event, so only
     /// an unfiltered request for all time may read them.
     fn reads_totals(&self, window: &Window) -> bool {
-        window.is_all() && self.narrowing() == Narrowing::None
+        window.is_all() && self.narrowing() == Narrowing::NONE
     }
 
     /// Binds the span, then the filter's values.
@@ -488,13 +506,20 @@ impl<'f> Scope<'f> {
         self.bind_filter(self.span.bind(query))
     }
 
-    /// Binds the filter's values alone (after a span bound by the caller).
+    /// Binds the filter's values alone (after a span bound by the caller), in the order of
+    /// [`Part::ALL`].
     fn bind_filter<'q>(&'q self, mut query: ingest::AnyQuery<'q>) -> ingest::AnyQuery<'q> {
         if let Some(sensor) = self.sensor {
             query = query.bind(sensor);
         }
         if let Some(country) = &self.country {
             query = query.bind(country.as_str());
+        }
+        if let Some(asn) = self.asn {
+            query = query.bind(asn);
+        }
+        if let Some(user) = &self.user {
+            query = query.bind(user.as_ref());
         }
         query
     }

@@ -998,14 +998,22 @@ fn scattered_events(rng: &mut Rng, start: i64, ids: std::ops::Range<u64>) -> Vec
 /// Whether `filter` lets an event through: its sensor, and its address's country (codes
 /// compared in upper case; an event without an address has no country).
 fn passes(new: &NewEvent, filter: &Filter) -> bool {
+    let place = new.event.ip.map(|ip| place_of(&ip.to_string()));
     let sensor = filter.sensor.as_ref().is_none_or(|s| *s == new.sensor);
     let country = filter.country.as_ref().is_none_or(|cc| {
-        new.event
-            .ip
-            .and_then(|ip| place_of(&ip.to_string()).country_code)
-            .is_some_and(|code| code == cc.to_ascii_uppercase())
+        place
+            .as_ref()
+            .and_then(|p| p.country_code.as_ref())
+            .is_some_and(|code| *code == cc.to_ascii_uppercase())
     });
-    sensor && country
+    let asn = filter
+        .asn
+        .is_none_or(|asn| place.as_ref().and_then(|p| p.asn) == Some(asn));
+    let user = filter
+        .user
+        .as_ref()
+        .is_none_or(|u| new.event.user.as_ref() == Some(u));
+    sensor && country && asn && user
 }
 
 /// Per address: events, failures, successes, probes and the newest event, in `window`.
@@ -1074,22 +1082,47 @@ async fn filters_narrow_statistics_and_the_map(db: TestDb) {
     let filter = |sensor: Option<&str>, country: Option<&str>| Filter {
         sensor: sensor.map(str::to_string),
         country: country.map(str::to_string),
+        ..Filter::default()
+    };
+    let network = |asn: u32, user: Option<&str>| Filter {
+        asn: Some(asn),
+        user: user.map(str::to_string),
+        ..Filter::default()
+    };
+    let user = |name: &str, country: Option<&str>| Filter {
+        user: Some(name.to_string()),
+        ..filter(None, country)
     };
     let filters = [
         filter(Some("s1"), None),
         filter(None, Some("GB")),
         filter(None, Some("cn")),
         filter(Some("s2"), Some("BR")),
+        network(64_501, None),
+        network(64_502, Some("root")),
+        user("admin", None),
+        user("ubuntu", Some("CN")),
+        Filter {
+            sensor: Some("s1".into()),
+            country: Some("GB".into()),
+            asn: Some(64_500),
+            user: Some("test".into()),
+        },
+        // Nothing matches these.
         filter(Some("nobody"), None),
         filter(None, Some("ZZ")),
         filter(Some("s0"), Some("ZZ")),
+        network(1, None),
+        user("Root", None),
     ];
-    for filter in &filters {
+    let nothing = filters.len() - 5;
+    for (i, filter) in filters.iter().enumerate() {
         let through: Vec<NewEvent> = events
             .iter()
             .filter(|n| passes(n, filter))
             .cloned()
             .collect();
+        assert_eq!(through.is_empty(), i >= nothing, "{filter:?}");
         for window in &windows {
             let context = format!("{:?}, {filter:?}, {window:?}", db.backend());
             let (_, want) = expected_stats(&through, window);
@@ -1140,7 +1173,7 @@ async fn filters_narrow_statistics_and_the_map(db: TestDb) {
         }
     }
     // A filter that matches nothing gives zeros and empty lists.
-    for filter in &filters[4..] {
+    for filter in &filters[nothing..] {
         let stats = store
             .stats(&Window::default(), filter)
             .await

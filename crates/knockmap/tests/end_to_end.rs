@@ -588,6 +588,15 @@ async fn public_mode_shows_networks_and_nothing_more() {
     let (_, stats) = server.get("/api/v1/stats").await;
     assert_eq!(stats["unique_ips"], 3, "{stats}");
     assert_eq!(stats["top_users"], serde_json::json!([]), "{stats}");
+    // Nor can a visitor ask which names were tried by filtering on them.
+    for path in [
+        format!("/api/v1/stats?user={secret_user}"),
+        "/api/v1/markers?user=root".into(),
+    ] {
+        let (status, body) = get_text(&server, &path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("hides user names"), "{body}");
+    }
 
     // No address pages, no admin, no metrics.
     assert_eq!(get_text(&server, "/api/v1/ips/81.2.69.142").await.0, 404);
@@ -612,6 +621,14 @@ async fn public_mode_shows_networks_and_nothing_more() {
     let (_, recent) = get_text(&server, "/api/v1/recent").await;
     assert!(recent.contains(secret_user), "{recent}");
     assert!(!recent.contains("81.2.69.142"), "{recent}");
+    let (status, stats) = server
+        .get(&format!("/api/v1/stats?user={secret_user}"))
+        .await;
+    assert_eq!(
+        (status, &stats["events"]),
+        (200, &serde_json::json!(2)),
+        "{stats}"
+    );
     server.stop();
 
     // Public mode has no admin: asking for both is refused with a reason.

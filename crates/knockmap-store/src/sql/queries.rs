@@ -9,7 +9,7 @@ use super::{IS_FAILURE, IS_PROBE, IS_SUCCESS};
 #[derive(Debug, Clone)]
 pub struct Queries {
     /// The windowed statements, one set per [`Narrowing`] (see [`Queries::windowed`]).
-    windowed: [Windowed; 4],
+    windowed: Vec<Windowed>,
     /// `unique_ips, countries, unlocated` for all time, from the per-address rows.
     pub places_all: String,
     /// `ts` of the newest raw event in `[?, ?)`: one step down the time index.
@@ -47,7 +47,9 @@ impl Queries {
     pub fn new(b: Backend) -> Queries {
         let sql = |text: &str| b.sql(text).into_owned();
         Queries {
-            windowed: Narrowing::ALL.map(|narrowing| Windowed::new(b, narrowing)),
+            windowed: Narrowing::all()
+                .map(|narrowing| Windowed::new(b, narrowing))
+                .collect(),
             newest_raw: sql(
                 "SELECT ts FROM events WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT 1",
             ),
@@ -160,7 +162,7 @@ impl Queries {
 impl Queries {
     /// The windowed statements for `narrowing`.
     pub fn windowed(&self, narrowing: Narrowing) -> &Windowed {
-        &self.windowed[narrowing as usize]
+        &self.windowed[narrowing.index()]
     }
 }
 
@@ -189,62 +191,81 @@ pub struct Windowed {
     pub markers: String,
 }
 
-/// What a filtered request compares raw events with, besides their time.
+/// One part of a filter that raw events are compared with, besides their time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Narrowing {
-    /// Every event. The rollups answer the window's whole hours.
-    None,
-    /// Events of one sensor (binds the sensor name).
+pub enum Part {
+    /// The sensor that read the event (binds the sensor name).
     Sensor,
-    /// Events whose address is located in one country (binds the country code).
+    /// The country its address is located in (binds the country code).
     Country,
-    /// Both (binds the sensor name, then the country code).
-    Both,
+    /// The autonomous system of its address (binds the ASN).
+    Asn,
+    /// The user name it names (binds the name, as stored).
+    User,
 }
 
+impl Part {
+    /// Every part, in the order their conditions are written and their values bound.
+    pub const ALL: [Part; 4] = [Part::Sensor, Part::Country, Part::Asn, Part::User];
+
+    /// The condition on the raw events (alias `e`). An address's country and network are
+    /// where it is located now (`ips`); events without an address match neither.
+    fn condition(self) -> &'static str {
+        match self {
+            Part::Sensor => " AND e.sensor = ?",
+            Part::Country => " AND e.ip IN (SELECT ip FROM ips WHERE country_code = ?)",
+            Part::Asn => " AND e.ip IN (SELECT ip FROM ips WHERE asn = ?)",
+            Part::User => " AND e.user_name = ?",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// Which parts of a filter are set: the shape of a filtered request, which picks its set of
+/// statements. The rollups have no sensor × country, network, address or user dimensions,
+/// so a narrowed set is bound with an empty hour range and answers from the raw events alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Narrowing(u8);
+
 impl Narrowing {
-    /// Every narrowing, in declaration order (the index of [`Queries::windowed`]'s sets). The
-    /// rollups have no sensor × country, address or user dimensions, so the narrowed sets
-    /// are bound with an empty hour range and answer from the raw events alone.
-    pub const ALL: [Narrowing; 4] = [
-        Narrowing::None,
-        Narrowing::Sensor,
-        Narrowing::Country,
-        Narrowing::Both,
-    ];
+    /// Every event. The rollups answer the window's whole hours.
+    pub const NONE: Narrowing = Narrowing(0);
 
-    /// The shape of a filter, from which of its parts are set.
-    pub fn of(sensor: bool, country: bool) -> Narrowing {
-        match (sensor, country) {
-            (false, false) => Narrowing::None,
-            (true, false) => Narrowing::Sensor,
-            (false, true) => Narrowing::Country,
-            (true, true) => Narrowing::Both,
-        }
+    /// Every narrowing, in the order of [`Queries::windowed`]'s sets.
+    fn all() -> impl Iterator<Item = Narrowing> {
+        (0..1u8 << Part::ALL.len()).map(Narrowing)
     }
 
-    /// Whether a sensor name is compared (and bound).
-    pub fn has_sensor(self) -> bool {
-        matches!(self, Narrowing::Sensor | Narrowing::Both)
+    /// The narrowing of the parts for which `set` says true.
+    pub fn of(set: impl Fn(Part) -> bool) -> Narrowing {
+        Narrowing(
+            Part::ALL
+                .into_iter()
+                .filter(|&part| set(part))
+                .fold(0, |bits, part| bits | part.bit()),
+        )
     }
 
-    /// Whether a country code is compared (and bound).
-    pub fn has_country(self) -> bool {
-        matches!(self, Narrowing::Country | Narrowing::Both)
+    /// Whether `part` is compared (and bound).
+    pub fn has(self, part: Part) -> bool {
+        self.0 & part.bit() != 0
     }
 
-    /// The conditions appended to the raw events' time condition (alias `e`): the sensor's,
-    /// then the country's. An address's country is where it is located now (`ips`); events
-    /// without an address never match a country.
+    /// The index of this narrowing's set of statements.
+    fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The conditions appended to the raw events' time condition, in [`Part::ALL`] order.
     fn predicate(self) -> String {
-        let mut conditions = String::new();
-        if self.has_sensor() {
-            conditions.push_str(" AND e.sensor = ?");
-        }
-        if self.has_country() {
-            conditions.push_str(" AND e.ip IN (SELECT ip FROM ips WHERE country_code = ?)");
-        }
-        conditions
+        Part::ALL
+            .into_iter()
+            .filter(|&part| self.has(part))
+            .map(Part::condition)
+            .collect()
     }
 }
 
@@ -413,25 +434,28 @@ mod tests {
     #[test]
     fn a_narrowing_binds_its_values_after_the_span_and_before_a_top_lists_length() {
         let q = Queries::new(Backend::Sqlite);
-        for (narrowing, extra) in [
-            (Narrowing::None, 0),
-            (Narrowing::Sensor, 1),
-            (Narrowing::Country, 1),
-            (Narrowing::Both, 2),
-        ] {
+        for narrowing in Narrowing::all() {
+            let extra = Part::ALL.iter().filter(|&&p| narrowing.has(p)).count();
             for (i, sql) in statements(q.windowed(narrowing)).into_iter().enumerate() {
                 let length = usize::from(i >= 5);
                 assert_eq!(sql.matches('?').count(), 6 + extra + length, "{sql}");
             }
         }
         let q = Queries::new(Backend::Postgres);
-        for sql in statements(q.windowed(Narrowing::Both)) {
+        for sql in statements(q.windowed(Narrowing::of(|_| true))) {
             assert!(sql.contains("e.ts < $6)) AND e.sensor = $7 AND"), "{sql}");
-            assert!(sql.contains("country_code = $8)"), "{sql}");
+            assert!(sql.contains("country_code = $8) AND"), "{sql}");
+            assert!(sql.contains("asn = $9) AND e.user_name = $10"), "{sql}");
         }
-        for sql in statements(q.windowed(Narrowing::None)) {
+        let user_only = Narrowing::of(|p| p == Part::User);
+        for sql in statements(q.windowed(user_only)) {
+            assert!(sql.contains("e.ts < $6)) AND e.user_name = $7"), "{sql}");
+        }
+        for sql in statements(q.windowed(Narrowing::NONE)) {
             assert!(
-                !sql.contains("e.sensor = $") && !sql.contains("e.ip IN"),
+                !sql.contains("e.sensor = $")
+                    && !sql.contains("e.ip IN")
+                    && !sql.contains("e.user_name = $"),
                 "{sql}"
             );
         }
