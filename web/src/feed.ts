@@ -59,8 +59,10 @@ export class Feed {
     }
     if (alert) {
       item.classList.add("alert");
-      item.prepend(el("span", "alert-label", "⚠ login after failures"));
-      item.setAttribute("role", "alert");
+      // Announced by screen readers; on the label, as a list may hold only list items.
+      const label = el("span", "alert-label", "⚠ login after failures");
+      label.setAttribute("role", "alert");
+      item.prepend(label);
     }
     if (e.id) item.dataset.id = e.id;
     this.list.prepend(item);

@@ -10,7 +10,7 @@ import { FilterBar } from "./filterbar";
 import { bounds, fromUrl, hasFilters, matches, matchesFilters, previous, query, toUrl, type ViewState } from "./filters";
 import { LiveConnection, type LiveState } from "./live";
 import { WorldMap } from "./map";
-import { MarkerLayer, type View } from "./markers";
+import { COLORS, MarkerLayer, type View } from "./markers";
 import { SidePanel, type PanelAction } from "./panels";
 import { Popup } from "./popup";
 import { StatsView } from "./stats";
@@ -29,6 +29,8 @@ declare global {
     knockmapTest?: {
       markerScreenPosition(ip: string): { x: number; y: number } | null;
       screenPoint(lon: number, lat: number): { x: number; y: number } | null;
+      /** The colours dots are drawn in (what may show through a see-through panel). */
+      dotColors: string[];
     };
   }
 }
@@ -101,6 +103,7 @@ window.knockmapTest = {
     const o = map.origin();
     return p ? { x: o.left + p[0], y: o.top + p[1] } : null;
   },
+  dotColors: Object.values(COLORS),
 };
 
 // ---- meta: home/sensor locations, attribution, version ----

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { accessibilityProblems } from "./accessibility.mjs";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(webDir, "..");
@@ -211,6 +212,18 @@ async function untilStored(url, ready) {
     assert.ok(Date.now() < deadline, `${url} did not show the appended lines`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Asserts that the page as it is now has no accessibility problem (WCAG 2.1 AA rules and
+ * text contrast), in both themes. */
+async function assertAccessible(page, what) {
+  for (const colorScheme of ["dark", "light"]) {
+    await page.emulateMedia({ colorScheme });
+    const { checked, problems } = await accessibilityProblems(page);
+    assert.ok(checked >= 20, `${what} (${colorScheme}): only ${checked} texts checked`);
+    assert.deepEqual(problems, [], `${what} (${colorScheme})`);
+  }
+  await page.emulateMedia({ colorScheme: "dark" });
 }
 
 async function readCount(page, selector) {
@@ -564,6 +577,7 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
         assert.equal(await page.inputValue("#note-text"), NOTE);
         await mkdir(artifacts, { recursive: true });
         await page.screenshot({ path: join(artifacts, "web-ip-page-admin.png") });
+        await assertAccessible(page, "attacker page, signed in");
         await page.click("#sign-out");
         await page.waitForSelector("#sign-in", { timeout: 10_000 });
         await page.waitForSelector(".note-text", { timeout: 10_000 });
@@ -708,6 +722,8 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     assert.equal(await background(), "rgb(238, 242, 247)", "light when the system is");
     await page.screenshot({ path: join(artifacts, "web-dashboard-light.png") });
     await page.emulateMedia({ colorScheme: "dark" });
+
+    await assertAccessible(page, "dashboard");
 
     // The activity chart shows the failures.
     assert.ok((await page.locator(".side-activity svg rect.failure").count()) >= 1, "failed logins in the chart");
