@@ -1,5 +1,5 @@
-// Bundles the front end into OUTDIR: index.html and app.js (the map), ip.html and ip.js (an
-// attacker's page), app.css (both).
+// Bundles the front end into OUTDIR: index.html, boot.js and app.js (the map), ip.html and
+// ip.js (an attacker's page), app.css (both).
 // Usage: node build.mjs <OUTDIR>
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -25,6 +25,7 @@ const common = {
 };
 
 for (const [entry, out] of [
+  ["src/boot.ts", "boot.js"],
   ["src/main.ts", "app.js"],
   ["src/ip.ts", "ip.js"],
 ]) {

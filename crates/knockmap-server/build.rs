@@ -2,14 +2,21 @@
 //! that `cargo build` from a fresh clone gives a binary with its page embedded. The bundle and
 //! `node_modules` are never committed.
 //!
-//! Set `KNOCKMAP_WEB_DIST` to a directory holding a prebuilt `index.html`, `app.js`,
-//! `app.css`, `ip.html` and `ip.js` to skip npm (for packagers without Node.js).
+//! Set `KNOCKMAP_WEB_DIST` to a directory holding a prebuilt `index.html`, `boot.js`,
+//! `app.js`, `app.css`, `ip.html` and `ip.js` to skip npm (for packagers without Node.js).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-const ASSETS: [&str; 5] = ["index.html", "app.js", "app.css", "ip.html", "ip.js"];
+const ASSETS: [&str; 6] = [
+    "index.html",
+    "boot.js",
+    "app.js",
+    "app.css",
+    "ip.html",
+    "ip.js",
+];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("web");

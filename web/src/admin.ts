@@ -1,8 +1,10 @@
 // Signing in as admin: a button in the top bar that opens a password form, and the session
-// state the rest of the page listens to (star and note controls appear for an admin).
+// state the rest of the page listens to (star and note controls appear for an admin). A
+// signed-in admin also gets the list of sensors.
 
 import { api, ApiError, type Session } from "./api";
 import { el } from "./dom";
+import { SensorList } from "./sensors";
 
 type Listener = (admin: boolean) => void;
 
@@ -13,6 +15,7 @@ export class AdminSession {
   private readonly form: HTMLFormElement;
   private readonly password: HTMLInputElement;
   private readonly error: HTMLElement;
+  private sensors: SensorList | null = null;
 
   /** Draws the control into `parent` and asks the server whether this browser is signed in. */
   constructor(parent: HTMLElement) {
@@ -78,7 +81,12 @@ export class AdminSession {
       out.type = "button";
       out.id = "sign-out";
       out.addEventListener("click", () => void this.signOut());
-      this.root.append(el("span", "admin-badge", "Admin"), out);
+      const sensors = el("button", "link-button", "Sensors");
+      sensors.type = "button";
+      sensors.id = "show-sensors";
+      sensors.setAttribute("aria-haspopup", "dialog");
+      sensors.addEventListener("click", () => void (this.sensors ??= new SensorList()).open());
+      this.root.append(el("span", "admin-badge", "Admin"), sensors, out);
     } else if (this.session.sign_in) {
       const open = el("button", "link-button", "Sign in");
       open.type = "button";

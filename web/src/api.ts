@@ -2,6 +2,8 @@
 // Every string in these types may come from a log line and is attacker-controlled:
 // render it with textContent only.
 
+import { markersPath } from "./early";
+
 export type Outcome = "failure" | "success" | "probe";
 
 export interface LatLon {
@@ -18,6 +20,25 @@ export interface Sensor {
   name: string;
   lat?: number | null;
   lon?: number | null;
+}
+
+/** A remote sensor as the admin's list shows it (`GET /api/v1/sensors`). */
+export interface RegisteredSensor {
+  name: string;
+  location?: [number, number];
+  created: string;
+  revoked_at: string | null;
+  last_seen: string | null;
+  /** Totals since the sensor's process started, as of its last request (none before it). */
+  health: {
+    lines_read?: number;
+    events?: number;
+    unmatched?: number;
+    version?: string;
+    spool_bytes?: number;
+    spool_batches?: number;
+    dropped_events?: number;
+  };
 }
 
 export interface Meta {
@@ -71,7 +92,8 @@ export interface MarkerData {
   failures: number;
   successes: number;
   probes: number;
-  last_seen: string;
+  /** The newest event, ms since the epoch (a number: there may be 100,000 markers). */
+  lastSeen: number;
   sensor?: string | null;
   starred?: boolean;
 }
@@ -121,7 +143,7 @@ function fromColumns(c: MarkerColumns): MarkersResponse {
     failures: m.failures[i],
     successes: m.successes[i],
     probes: m.probes[i],
-    last_seen: isoSeconds(m.last_seen[i]),
+    lastSeen: m.last_seen[i] * 1000,
     sensor: m.sensor[i] >= 0 ? c.sensors[m.sensor[i]] : null,
     starred: starred.has(i),
   }));
@@ -224,8 +246,9 @@ export class ApiError extends Error {
   }
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  return sendJson<T>("GET", path);
+/** GET `path`; with `early`, the response to that request started before (see early.ts). */
+async function getJson<T>(path: string, early?: Promise<Response>): Promise<T> {
+  return sendJson<T>("GET", path, undefined, early);
 }
 
 /** Whether this browser is signed in as admin, and whether signing in is possible. */
@@ -238,16 +261,17 @@ export interface Session {
 /** The CSRF token of the signed-in session, sent with every request that changes something. */
 let csrfToken: string | null = null;
 
-async function sendJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function sendJson<T>(method: string, path: string, body?: unknown, early?: Promise<Response>): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
-  const res = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
+  const res = await (early ??
+    fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    }));
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
@@ -265,14 +289,17 @@ export const api = {
   meta: () => getJson<Meta>("/api/v1/meta"),
   /** `query`: the filters as a query string without `?` (see filters.ts). */
   stats: (query = "") => getJson<Stats>(`/api/v1/stats${query ? `?${query}` : ""}`),
-  markers: async (query = "") =>
-    fromColumns(await getJson<MarkerColumns>(`/api/v1/markers?format=columns${query ? `&${query}` : ""}`)),
+  /** `early`: the response to this request, started before (see early.ts). */
+  markers: async (query = "", early?: Promise<Response>) =>
+    fromColumns(await getJson<MarkerColumns>(markersPath(query), early)),
   recent: (limit: number, query = "") =>
     getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}${query ? `&${query}` : ""}`),
   ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),
   shodan: (ip: string) => getJson<ShodanAnswer>(`/api/v1/ips/${encodeURIComponent(ip)}/shodan`),
   shodanRefresh: (ip: string) => sendJson<ShodanAnswer>("POST", `/api/v1/ips/${encodeURIComponent(ip)}/shodan`),
   session: async () => keepCsrf(await getJson<Session>("/api/v1/session")),
+  /** Admin only. */
+  registeredSensors: () => getJson<{ sensors: RegisteredSensor[] }>("/api/v1/sensors"),
   signIn: async (password: string) =>
     keepCsrf(await sendJson<Session>("POST", "/api/v1/session", { password })),
   signOut: async () => keepCsrf(await sendJson<Session>("DELETE", "/api/v1/session")),

@@ -52,20 +52,33 @@ const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
   second: "2-digit",
 });
 
-function parseTime(ts: string | null | undefined): Date | null {
-  if (!ts) return null;
+/** Resolves once the browser has painted what is drawn now (or after 200 ms, for a page in
+ * the background, which does not paint). */
+export function afterNextPaint(): Promise<void> {
+  return new Promise((resolve) => {
+    // A frame's callbacks run just before it is painted; a task queued there runs after.
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 200);
+  });
+}
+
+/** A time as an RFC 3339 string or as ms since the epoch. */
+type Time = string | number | null | undefined;
+
+function parseTime(ts: Time): Date | null {
+  if (ts === null || ts === undefined || ts === "") return null;
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
 /** Local time of day, e.g. "19:16:01". */
-export function formatTime(ts: string | null | undefined): string {
+export function formatTime(ts: Time): string {
   const d = parseTime(ts);
   return d ? timeFmt.format(d) : "—";
 }
 
 /** Local date and time; the date is left out for today. */
-export function formatDateTime(ts: string | null | undefined, alwaysDate = false): string {
+export function formatDateTime(ts: Time, alwaysDate = false): string {
   const d = parseTime(ts);
   if (!d) return "—";
   const now = new Date();

@@ -39,6 +39,13 @@ export interface ViewState {
 /** The longest user name a filter takes (the server's limit), in UTF-8 bytes. */
 const MAX_USER_BYTES = 4096;
 
+/** The N of a `/recent/N` page (the map of the latest N events, 1 to 1000); null for the
+ * map of a time window. */
+export function recentCount(pathname: string): number | null {
+  const m = pathname.match(/^\/recent\/(\d{1,4})\/?$/);
+  return m ? Math.min(1000, Math.max(1, Number(m[1]))) : null;
+}
+
 /** Reads the state from the URL; anything malformed falls back to the default. */
 export function fromUrl(url: URL): ViewState {
   const p = url.searchParams;
@@ -62,6 +69,12 @@ export function fromUrl(url: URL): ViewState {
     asn: asn && /^\d{1,10}$/.test(asn) && Number(asn) < 2 ** 32 ? Number(asn) : null,
     user: user && new TextEncoder().encode(user).length <= MAX_USER_BYTES ? user : null,
   };
+}
+
+/** The state as a string, equal for equal states. */
+export function viewKey(state: ViewState): string {
+  const { window, since, until, country, sensor, asn, user } = state;
+  return JSON.stringify([window, since, until, country, sensor, asn, user]);
 }
 
 /** Writes the state into `url` (other parameters are kept). */

@@ -4,10 +4,23 @@
 import { AdminSession } from "./admin";
 import { api, hasLocation, type KnockEvent, type LatLon, type Meta } from "./api";
 import { ArcLayer } from "./arcs";
-import { byId, countryName, externalLink } from "./dom";
+import { afterNextPaint, byId, countryName, externalLink } from "./dom";
 import { Feed } from "./feed";
 import { FilterBar } from "./filterbar";
-import { bounds, fromUrl, hasFilters, matches, matchesFilters, previous, query, toUrl, type ViewState } from "./filters";
+import {
+  bounds,
+  fromUrl,
+  hasFilters,
+  matches,
+  matchesFilters,
+  previous,
+  query,
+  recentCount,
+  toUrl,
+  viewKey,
+  type ViewState,
+} from "./filters";
+import { takeEarly } from "./early";
 import { LiveConnection, type LiveState } from "./live";
 import { WorldMap } from "./map";
 import { COLORS, MarkerLayer, type View } from "./markers";
@@ -19,10 +32,7 @@ import { UnlocatedPanel } from "./unlocated";
 const STATS_REFRESH_MS = 30_000;
 const RECENT_LIMIT = 20;
 /** `/recent/N`: the map of the latest N events only (1 to 1000), as the original offered. */
-const recentOnly = (() => {
-  const m = location.pathname.match(/^\/recent\/(\d{1,4})\/?$/);
-  return m ? Math.min(1000, Math.max(1, Number(m[1]))) : null;
-})();
+const recentOnly = recentCount(location.pathname);
 
 declare global {
   interface Window {
@@ -31,6 +41,8 @@ declare global {
       screenPoint(lon: number, lat: number): { x: number; y: number } | null;
       /** The colours dots are drawn in (what may show through a see-through panel). */
       dotColors: string[];
+      /** The addresses whose dots pulse (hit in the last minute). */
+      pulsing(): string[];
     };
   }
 }
@@ -104,6 +116,7 @@ window.knockmapTest = {
     return p ? { x: o.left + p[0], y: o.top + p[1] } : null;
   },
   dotColors: Object.values(COLORS),
+  pulsing: () => arcs.pulsing(),
 };
 
 // ---- meta: home/sensor locations, attribution, version ----
@@ -153,7 +166,7 @@ function showError(message: string | null): void {
 
 /** The markers of the view, or in `/recent/N` those of the latest N events. */
 async function viewMarkers() {
-  if (recentOnly === null) return api.markers(query(view));
+  if (recentOnly === null) return api.markers(query(view), takeEarly(viewKey(view)));
   const latest = (await api.recent(recentOnly, query(view))).events ?? [];
   return { markers: [], unlocated: [], replay: latest.filter((e) => matchesFilters(view, e)).reverse() };
 }
@@ -169,12 +182,14 @@ async function loadAll(pending = fetchView()): Promise<void> {
   markers.reset(mk);
   for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
   stats.set(s, prev);
+  showError(null);
+  // The map first: the panels are filled once it is on the screen.
+  await afterNextPaint();
   side.render(s, markers.all(), bounds(view));
   // The network filter's chip names the organisation once the figures say it.
   filterBar.render(view);
   feed.reset(recent);
   void unlocated.refresh();
-  showError(null);
 }
 
 /** Live events applied so far: a refresh that saw some arrive while it was in flight may
@@ -233,7 +248,9 @@ function onEvents(all: KnockEvent[]): void {
     feed.add(e, alert);
     alerted ||= e.outcome === "success";
     if (located && e.geo) {
-      arcs.launch({ lat: e.geo.lat!, lon: e.geo.lon! }, arcTarget(e), e.outcome);
+      const at = { lat: e.geo.lat!, lon: e.geo.lon! };
+      arcs.launch(at, arcTarget(e), e.outcome);
+      if (e.ip) arcs.hit(e.ip, at, e.outcome);
     }
     if (e.ip && e.ip === popup.currentIp) {
       window.clearTimeout(popupRefresh);

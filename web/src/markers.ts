@@ -10,6 +10,7 @@
 
 import type { KnockEvent, LatLon, MarkerData, MarkersResponse, Outcome } from "./api";
 import { hasLocation, weight } from "./api";
+import { Compositor, LITTLE_ENDIAN } from "./composite";
 import { movedBy, type WorldMap, type Zoom } from "./map";
 
 export const COLORS = {
@@ -34,6 +35,11 @@ export interface Marker extends MarkerData {
   x: number;
   y: number;
   visible: boolean;
+  /** Projected centre at zoom 1 (the zoom is linear in projected coordinates), valid while
+   * `baseOf` is the layer's projection generation. */
+  bx: number;
+  by: number;
+  baseOf: number;
 }
 
 /** Marker radius in px: area proportional to the event count, capped. */
@@ -66,9 +72,19 @@ export class MarkerLayer {
   private liveRedraw = 0;
   private markedFirstDrawing = false;
   private readonly sprites = new Sprites();
+  /** Bumped when the projection at zoom 1 changes (a resize): every marker's base is stale. */
+  private projectionGeneration = 1;
+  /** The zoom of the drawing under way, read once per drawing. */
+  private zoom: Zoom = { k: 1, x: 0, y: 0 };
+  /** Per pixel of the drawing (with a 32 px margin), the sprite drawn there last + 1. */
+  private spriteAt = new Uint16Array(0);
+  private readonly compositor = new Compositor();
 
   constructor(private readonly map: WorldMap) {
-    map.onResize(() => this.draw());
+    map.onResize(() => {
+      this.projectionGeneration++;
+      this.draw();
+    });
     // Pan or zoom: move the last drawing now, draw anew when the map rests.
     map.onZoom(() => {
       if (this.drawnAt) this.map.markers.canvas.style.transform = movedBy(this.drawnAt, this.map.transform);
@@ -126,6 +142,9 @@ export class MarkerLayer {
       marker.x = 0;
       marker.y = 0;
       marker.visible = false;
+      marker.bx = 0;
+      marker.by = 0;
+      marker.baseOf = 0;
       this.byIp.set(m.ip, marker);
       if (m.country_code) this.countries.add(m.country_code);
     }
@@ -159,15 +178,19 @@ export class MarkerLayer {
         failures: 0,
         successes: 0,
         probes: 0,
-        last_seen: e.ts,
+        lastSeen: Date.parse(e.ts),
         sensor: e.sensor ?? null,
         x: 0,
         y: 0,
         visible: false,
+        bx: 0,
+        by: 0,
+        baseOf: 0,
       };
       this.byIp.set(e.ip, m);
     }
     // The newest location wins (the geo database may have been updated).
+    if (m.lat !== e.geo.lat || m.lon !== e.geo.lon) m.baseOf = 0;
     m.lat = e.geo.lat;
     m.lon = e.geo.lon;
     if (e.geo.country_code) {
@@ -178,7 +201,8 @@ export class MarkerLayer {
     if (e.outcome === "success") m.successes += n;
     else if (e.outcome === "failure") m.failures += n;
     else m.probes += n;
-    if (!m.last_seen || Date.parse(e.ts) > Date.parse(m.last_seen)) m.last_seen = e.ts;
+    const at = Date.parse(e.ts);
+    if (!(m.lastSeen >= at)) m.lastSeen = at;
     this.orderDirty = true;
     this.changed.add(m);
     this.scheduleUpdate();
@@ -243,6 +267,7 @@ export class MarkerLayer {
       // Heat is summed over all addresses; it waits for the next full drawing.
       if (this.view === "heat") return;
       const { ctx } = this.map.markers;
+      this.zoom = t;
       for (const m of this.changed) this.drawMarker(ctx, m);
       this.changed.clear();
     });
@@ -255,12 +280,13 @@ export class MarkerLayer {
     this.fullNeeded = false;
     this.changed.clear();
     this.lastFull = performance.now();
+    this.zoom = this.map.transform;
     const { ctx, canvas } = this.map.markers;
     ctx.clearRect(0, 0, this.map.width, this.map.height);
     if (this.view === "heat") this.drawHeat(ctx);
     else this.drawMarkers(ctx);
     this.drawHomes(ctx);
-    this.drawnAt = { ...this.map.transform };
+    this.drawnAt = { ...this.zoom };
     canvas.style.transform = "";
     if (!this.markedFirstDrawing && this.byIp.size > 0) {
       // For the browser's performance timeline (and the rendering benchmark).
@@ -276,36 +302,58 @@ export class MarkerLayer {
       this.orderDirty = false;
     }
     // Addresses geolocated to the same place (a city's coordinates) would be drawn on the
-    // same pixel with the same look many times over: once is enough.
-    const drawn = new Set<number>();
+    // same pixel with the same look many times over: once is enough, unless another look
+    // was drawn there in between.
     const width = Math.ceil(this.map.width) + 64;
-    for (const m of this.drawOrder) this.drawMarker(ctx, m, drawn, width);
+    const size = width * (Math.ceil(this.map.height) + 64);
+    if (this.spriteAt.length !== size) this.spriteAt = new Uint16Array(size);
+    else this.spriteAt.fill(0);
+    const picture = LITTLE_ENDIAN ? this.compositor.begin(ctx.canvas.width, ctx.canvas.height) : undefined;
+    for (const m of this.drawOrder) this.drawMarker(ctx, m, width, picture);
+    picture?.finish(ctx);
   }
 
-  /** Draws one marker; with `drawn`, not when the same sprite is already on that pixel. */
-  private drawMarker(ctx: CanvasRenderingContext2D, m: Marker, drawn?: Set<number>, width = 0): void {
+  /** Draws one marker; in a full drawing (the pixel row `width` and the picture being
+   * blended), not when the same sprite was the last drawn on that pixel. */
+  private drawMarker(ctx: CanvasRenderingContext2D, m: Marker, width = 0, picture?: Compositor): void {
     const r = radius(m.events);
     if (!this.place(m, r + 5)) return;
     const color = m.starred ? COLORS.starred : COLORS[markerOutcome(m)];
     // A login that worked after failures: an alert ring, not only a colour.
     const alert = m.successes > 0 && m.failures > 0;
     const sprite = this.sprites.get(color, r, alert, this.map.dpr);
-    if (drawn) {
+    if (width > 0) {
       const pixel = (Math.round(m.y) + 32) * width + Math.round(m.x) + 32;
-      const key = sprite.id * 67_108_864 + pixel;
-      if (drawn.has(key)) return;
-      drawn.add(key);
+      const stamp = (sprite.id % 65_535) + 1;
+      if (this.spriteAt[pixel] === stamp) return;
+      this.spriteAt[pixel] = stamp;
+    }
+    if (picture) {
+      const dpr = this.map.dpr;
+      picture.add(sprite.canvas, Math.round((m.x - sprite.half) * dpr), Math.round((m.y - sprite.half) * dpr));
+      return;
     }
     ctx.drawImage(sprite.canvas, m.x - sprite.half, m.y - sprite.half, sprite.size, sprite.size);
   }
 
-  /** Projects a marker; false (and not visible) when it is off the screen. */
+  /** Places a marker at the zoom of the drawing under way; false (and not visible) when it
+   * is off the screen. The projection runs once per marker and size of the map, not once
+   * per drawing. */
   private place(m: Marker, r: number): boolean {
-    const p = this.map.project(m.lon, m.lat);
-    m.visible =
-      !!p && p[0] >= -r && p[1] >= -r && p[0] <= this.map.width + r && p[1] <= this.map.height + r;
-    if (!p || !m.visible) return false;
-    [m.x, m.y] = p;
+    const z = this.zoom;
+    if (m.baseOf !== this.projectionGeneration) {
+      const p = this.map.project(m.lon, m.lat);
+      m.bx = p ? (p[0] - z.x) / z.k : NaN;
+      m.by = p ? (p[1] - z.y) / z.k : NaN;
+      m.baseOf = this.projectionGeneration;
+    }
+    const x = z.k * m.bx + z.x;
+    const y = z.k * m.by + z.y;
+    // NaN (not on the map) fails every comparison.
+    m.visible = x >= -r && y >= -r && x <= this.map.width + r && y <= this.map.height + r;
+    if (!m.visible) return false;
+    m.x = x;
+    m.y = y;
     return true;
   }
 

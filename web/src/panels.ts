@@ -28,18 +28,22 @@ export class SidePanel {
 
   /** `range`: the window's bounds in ms (null: open). */
   render(stats: Stats, markers: Iterable<MarkerData>, range: { since: number | null; until: number | null }): void {
-    const all = [...markers];
-    const successes = all
-      .filter((m) => m.successes > 0)
-      .sort((a, b) => Date.parse(b.last_seen) - Date.parse(a.last_seen));
-    const watched = all.filter((m) => m.starred).sort((a, b) => b.events - a.events);
+    const successes: MarkerData[] = [];
+    const watched: MarkerData[] = [];
+    for (const m of markers) {
+      if (m.successes > 0) successes.push(m);
+      if (m.starred) watched.push(m);
+    }
+    // Rows are made for what is shown only: there may be thousands.
+    successes.sort((a, b) => b.lastSeen - a.lastSeen).length = Math.min(successes.length, ROWS);
+    watched.sort((a, b) => b.events - a.events).length = Math.min(watched.length, ROWS);
     const activity = el("section", "side-section side-activity", el("h2", null, "Activity"), activityChart(stats.series ?? [], range.since, range.until));
     activity.setAttribute("aria-label", "Activity");
     this.root.replaceChildren(
       activity,
       this.section(
         "Successful logins",
-        successes.map((m) => this.ipRow(m.ip, `${formatCount(m.successes)} ✓ · ${formatDateTime(m.last_seen)}`, m.failures > 0)),
+        successes.map((m) => this.ipRow(m.ip, `${formatCount(m.successes)} ✓ · ${formatDateTime(m.lastSeen)}`, m.failures > 0)),
         "None in this window.",
         "successes",
       ),

@@ -157,7 +157,7 @@ export class Popup {
     const rows = el("dl", "popup-grid");
     const row = (label: string, value: string) => rows.append(el("dt", null, label), el("dd", null, value));
     if (m?.country_code) row("Country", countryLabel(m.country_code));
-    if (m) row("Last seen", formatDateTime(m.last_seen, true));
+    if (m) row("Last seen", formatDateTime(m.lastSeen, true));
     if (m?.sensor) row("Sensor", m.sensor);
     const counts = m
       ? el(

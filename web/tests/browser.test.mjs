@@ -9,7 +9,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { createServer } from "node:http";
 import { existsSync } from "node:fs";
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -184,6 +185,8 @@ async function withServer(args, body) {
     await body({
       base: await server.url,
       appendLog: (text) => appendFile(join(dir, "auth.log"), text),
+      /** Runs another knockmap command on the server's database. */
+      knockmap: (...args) => promisify(execFile)(bin, [...args, "--db", `sqlite://${join(dir, "k.sqlite")}`]),
       newPage: async (viewport) => {
         browser ??= await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
         const page = await browser.newPage({ viewport });
@@ -226,6 +229,18 @@ async function assertAccessible(page, what) {
   await page.emulateMedia({ colorScheme: "dark" });
 }
 
+/** The colour of the marker layer at a client point. */
+function markerPixel(page, { x, y }) {
+  return page.evaluate(({ x, y }) => {
+    const canvas = document.querySelector("canvas.layer-markers");
+    const r = canvas.getBoundingClientRect();
+    const dpr = canvas.width / r.width;
+    const ctx = canvas.getContext("2d");
+    const [red, green, blue, alpha] = ctx.getImageData(Math.round((x - r.left) * dpr), Math.round((y - r.top) * dpr), 1, 1).data;
+    return { red, green, blue, alpha };
+  }, { x, y });
+}
+
 async function readCount(page, selector) {
   const text = (await page.textContent(selector)) ?? "";
   const digits = text.replace(/\D/g, "");
@@ -256,7 +271,8 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
   try {
     const base = await server.url;
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+    // With a touch screen, to pinch.
+    const page = await browser.newPage({ viewport: { width: 1400, height: 820 }, hasTouch: true });
 
     page.on("dialog", (d) => {
       dialogs.push(d.message());
@@ -307,6 +323,21 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     );
     const pos = await handle.jsonValue();
     assert.ok(pos && Number.isFinite(pos.x) && Number.isFinite(pos.y), "marker has a screen position");
+    // The dot pulses for a minute: after the arc and its ripple (2.1 s), a ring is still
+    // drawn around it on the animation layer.
+    assert.deepEqual(await page.evaluate(() => window.knockmapTest.pulsing()), [ATTACKER]);
+    await page.waitForTimeout(2500);
+    const ringPixels = await page.evaluate(({ x, y }) => {
+      const canvas = document.querySelector("canvas.layer-arcs");
+      const r = canvas.getBoundingClientRect();
+      const dpr = canvas.width / r.width;
+      const size = Math.round(30 * dpr);
+      const data = canvas.getContext("2d").getImageData(Math.round((x - r.left - 15) * dpr), Math.round((y - r.top - 15) * dpr), size, size).data;
+      let drawn = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) drawn++;
+      return drawn;
+    }, pos);
+    assert.ok(ringPixels > 0, "a pulse around the dot");
 
     // A real click on the dot opens the popup.
     await openPopup(page, ATTACKER);
@@ -381,20 +412,28 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
     assert.ok(Math.abs(offset(await at()) / offset(start) - 2) < 0.05, "+ zooms in");
     await page.click("#zoom-out");
     assert.ok(Math.abs(offset(await at()) - offset(start)) < 1, "− zooms out");
+    // Two fingers spreading apart around the centre, from 60 to 180 px: three times closer.
+    const touch = await page.context().newCDPSession(page);
+    const fingers = (spread) => [
+      { x: centre.x - spread, y: centre.y, id: 1 },
+      { x: centre.x + spread, y: centre.y, id: 2 },
+    ];
+    await touch.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: fingers(30) });
+    for (let spread = 40; spread <= 90; spread += 10) {
+      await touch.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: fingers(spread) });
+    }
+    await touch.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+    const pinched = await at();
+    assert.ok(Math.abs(offset(pinched) / offset(start) - 3) < 0.15, `a pinch zooms in: ${offset(start)} → ${offset(pinched)}`);
+    await page.focus("#map");
+    await page.keyboard.press("0");
 
     // The heatmap view: heat under the attacker, the choice kept in the URL.
     await page.click("#view-toggle");
     assert.equal(await page.getAttribute("#view-toggle", "aria-pressed"), "true");
     assert.match(page.url(), /view=heat/);
     await page.waitForTimeout(200);
-    const heatAt = await page.evaluate(({ x, y }) => {
-      const canvas = document.querySelector("canvas.layer-markers");
-      const r = canvas.getBoundingClientRect();
-      const dpr = canvas.width / r.width;
-      const ctx = canvas.getContext("2d");
-      const [red, green, blue, alpha] = ctx.getImageData(Math.round((x - r.left) * dpr), Math.round((y - r.top) * dpr), 1, 1).data;
-      return { red, green, blue, alpha };
-    }, start);
+    const heatAt = await markerPixel(page, start);
     assert.ok(heatAt.alpha > 0, `heat is drawn at the attacker: ${JSON.stringify(heatAt)}`);
     await page.screenshot({ path: join(artifacts, "web-heatmap.png") });
     await page.click("#view-toggle");
@@ -408,6 +447,10 @@ test("live map: a new attack shows up, opens a popup, and renders the user name 
       { timeout: 15_000 },
     );
     assert.ok((await readCount(page, "#stat-attempts")) > before, "attempts survive a reload");
+    // The full drawing puts the dot's core, in the failure colour (#ff3b5c), on its centre.
+    await page.waitForFunction(() => performance.getEntriesByName("knockmap:first-markers").length > 0);
+    const core = await markerPixel(page, await page.evaluate((ip) => window.knockmapTest.markerScreenPosition(ip), ATTACKER));
+    assert.ok(core.red > 200 && core.green < 120 && core.blue < 150 && core.alpha > 200, `a red dot at the attacker: ${JSON.stringify(core)}`);
 
     // An address without a location is counted and listed, not dropped.
     const privateIp = "10.20.30.40";
@@ -468,7 +511,7 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
         "--admin-password", password,
         "--shodan-key", "test-key", "--shodan-url", shodan.url, "--shodan-timeout", "1",
       ],
-      async ({ base, appendLog, newPage }) => {
+      async ({ base, appendLog, newPage, knockmap }) => {
         const lines = [EVIL_USER, RTL_USER, LONG_USER, "root"].map(
           (user, i) =>
             `${syslogNow()} web-01 sshd[${2000 + i}]: Failed password for invalid user ${user} from ${ATTACKER} port ${40000 + i} ssh2\n`,
@@ -545,6 +588,14 @@ test("attacker page: details, links, hostile names as text, sign in, star and no
         await page.fill("#admin-password", password);
         await page.press("#admin-password", "Enter");
         await page.waitForSelector("#sign-out", { timeout: 10_000 });
+
+        // The admin's list of sensors, from the top bar: one registered, not reporting yet.
+        await knockmap("token", "create", "edge-1", "--location", "35.68,139.69");
+        await page.click("#show-sensors");
+        await page.waitForSelector("dialog.sensor-list[open] .sensor-table", { timeout: 10_000 });
+        assert.match((await page.textContent("dialog.sensor-list tbody tr")) ?? "", /^edge-1\s*never reported/);
+        await page.keyboard.press("Escape");
+        await page.waitForSelector("dialog.sensor-list", { state: "hidden" });
         const cookies = await page.context().cookies();
         const session = cookies.find((c) => c.name === "knockmap_session");
         assert.ok(session, "a session cookie was set");
@@ -637,10 +688,19 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
         timeout: 15_000,
       });
 
-    // A shared link opens the same view.
+    // A shared link opens the same view. Its markers are asked for once before the live
+    // stream starts (which asks again, for what it may have missed): boot.js starts the
+    // request before the page's script loads, and the script takes it over.
+    const requests = [];
+    page.on("request", (r) => r.url().includes("/api/v1/markers") && requests.push(r.url()));
+    page.on("websocket", () => requests.push("live"));
     await page.goto(`${base}/?window=24h`);
     await page.waitForSelector('#window-buttons button[data-window="24h"][aria-pressed="true"]');
     await waitAttempts(5);
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
+    assert.equal(requests.indexOf("live"), 1, requests.join("\n"));
+    assert.match(requests[0], /format=columns&since=/);
+    assert.equal(await page.evaluate(() => window.knockmapEarly?.size), 0, "boot.js's request, taken over");
     assert.match((await page.textContent("#delta-attempts")) ?? "", /new/, "nothing in the previous 24 hours");
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
 

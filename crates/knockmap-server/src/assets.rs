@@ -10,6 +10,7 @@ use axum::routing::get;
 use crate::AppState;
 
 const INDEX_HTML: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/index.html"));
+const BOOT_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/boot.js"));
 const APP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js"));
 const APP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css"));
 const IP_HTML: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/ip.html"));
@@ -24,8 +25,10 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Where each embedded file is served, with its type.
-const PAGES: [(&str, &str, &[u8]); 6] = [
+const PAGES: [(&str, &str, &[u8]); 7] = [
     ("/", HTML, INDEX_HTML),
+    // Starts the request for the map's data before app.js has loaded.
+    ("/boot.js", JS, BOOT_JS),
     ("/app.js", JS, APP_JS),
     ("/app.css", "text/css; charset=utf-8", APP_CSS),
     // The map of the latest N events: the map's page, which reads N from the URL.

@@ -51,11 +51,13 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(assets::security_headers))
-        // The map's answer for 100,000 addresses is megabytes of JSON; gzipped (at the
-        // fastest level, for the server's sake) it is a fifth of that.
+        // The map's answer for 100,000 addresses is megabytes of JSON; compressed at the
+        // fastest level, for the server's sake, it is a fifth of that. zstd, which browsers
+        // prefer, compresses several times faster than gzip; gzip is for the others.
         .layer(
             tower_http::compression::CompressionLayer::new()
                 .gzip(true)
+                .zstd(true)
                 .quality(tower_http::compression::CompressionLevel::Fastest),
         )
 }

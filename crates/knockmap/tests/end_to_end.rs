@@ -650,7 +650,7 @@ async fn public_mode_shows_networks_and_nothing_more() {
 }
 
 #[tokio::test]
-async fn answers_are_gzipped_for_clients_that_accept_it() {
+async fn answers_are_compressed_for_clients_that_accept_it() {
     let (dir, log) = temp_log();
     append(
         &log,
@@ -685,6 +685,21 @@ async fn answers_are_gzipped_for_clients_that_accept_it() {
         &mut body,
     )
     .expect("valid gzip");
+    assert_eq!(body, plain, "the same answer");
+    // Browsers also accept zstd, which is preferred: faster to compress.
+    let zstd = reqwest::Client::new()
+        .get(format!("{}{path}", server.base))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .expect("GET zstd");
+    assert_eq!(
+        zstd.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("zstd")
+    );
+    let body = zstd::decode_all(&zstd.bytes().await.expect("body")[..]).expect("valid zstd");
     assert_eq!(body, plain, "the same answer");
     server.stop();
 }
