@@ -58,6 +58,8 @@ export interface TopEntry {
 }
 
 export interface Stats {
+  /** From the answer's header, not its body (see `MarkersResponse`). */
+  published?: number | null;
   events: number;
   attempts: number;
   successes: number;
@@ -107,6 +109,10 @@ export interface Unlocated {
 export interface MarkersResponse {
   markers: MarkerData[];
   unlocated: Unlocated[];
+  /** How many live batches the server had published when it began this answer (its
+   * `X-Knockmap-Published` header): a live hello with the same count means nothing was
+   * stored since. */
+  published?: number | null;
 }
 
 /** `/api/v1/markers?format=columns`: one array per field, names as indexes into lists. */
@@ -248,7 +254,7 @@ export class ApiError extends Error {
 
 /** GET `path`; with `early`, the response to that request started before (see early.ts). */
 async function getJson<T>(path: string, early?: Promise<Response>): Promise<T> {
-  return sendJson<T>("GET", path, undefined, early);
+  return readJson<T>(await request("GET", path, undefined, early));
 }
 
 /** Whether this browser is signed in as admin, and whether signing in is possible. */
@@ -261,17 +267,32 @@ export interface Session {
 /** The CSRF token of the signed-in session, sent with every request that changes something. */
 let csrfToken: string | null = null;
 
-async function sendJson<T>(method: string, path: string, body?: unknown, early?: Promise<Response>): Promise<T> {
+async function sendJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return readJson<T>(await request(method, path, body));
+}
+
+/** Sends a request (or takes over `early`, the same request started before). */
+function request(method: string, path: string, body?: unknown, early?: Promise<Response>): Promise<Response> {
+  if (early) return early;
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
-  const res = await (early ??
-    fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    }));
+  return fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+}
+
+/** The server's count of live batches when it began an answer (see `MarkersResponse`). */
+function publishedOf(res: Response): number | null {
+  const value = res.headers.get("x-knockmap-published");
+  return value === null || !/^\d+$/.test(value) ? null : Number(value);
+}
+
+/** The answer's JSON; an `ApiError` with the server's message when it is an error. */
+async function readJson<T>(res: Response): Promise<T> {
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
@@ -288,10 +309,15 @@ async function sendJson<T>(method: string, path: string, body?: unknown, early?:
 export const api = {
   meta: () => getJson<Meta>("/api/v1/meta"),
   /** `query`: the filters as a query string without `?` (see filters.ts). */
-  stats: (query = "") => getJson<Stats>(`/api/v1/stats${query ? `?${query}` : ""}`),
+  stats: async (query = ""): Promise<Stats> => {
+    const res = await request("GET", `/api/v1/stats${query ? `?${query}` : ""}`);
+    return { ...(await readJson<Stats>(res)), published: publishedOf(res) };
+  },
   /** `early`: the response to this request, started before (see early.ts). */
-  markers: async (query = "", early?: Promise<Response>) =>
-    fromColumns(await getJson<MarkerColumns>(markersPath(query), early)),
+  markers: async (query = "", early?: Promise<Response>): Promise<MarkersResponse> => {
+    const res = await request("GET", markersPath(query), undefined, early);
+    return { ...fromColumns(await readJson<MarkerColumns>(res)), published: publishedOf(res) };
+  },
   recent: (limit: number, query = "") =>
     getJson<{ events: KnockEvent[] }>(`/api/v1/recent?limit=${limit}${query ? `&${query}` : ""}`),
   ip: (ip: string) => getJson<IpDetail>(`/api/v1/ips/${encodeURIComponent(ip)}`),

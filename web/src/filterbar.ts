@@ -41,12 +41,17 @@ export class FilterBar {
   }
 
   render(state: ViewState): void {
+    const before = this.state;
     this.state = state;
     for (const b of this.windows.querySelectorAll<HTMLButtonElement>("button")) {
       b.setAttribute("aria-pressed", String(b.dataset.window === state.window));
     }
     this.custom.hidden = state.window !== "custom";
-    if (state.window === "custom") {
+    // The range is written into the form only when it changed: drawn again for the same
+    // view, the form keeps what is being typed into it.
+    const rangeChanged =
+      before?.window !== state.window || before.since !== state.since || before.until !== state.until;
+    if (state.window === "custom" && rangeChanged) {
       this.since.value = isoToLocal(state.since);
       this.until.value = isoToLocal(state.until);
     }

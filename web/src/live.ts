@@ -6,7 +6,8 @@ import type { KnockEvent, Meta } from "./api";
 export type LiveState = "connecting" | "live" | "offline";
 
 export interface LiveHandlers {
-  hello(meta: Meta, reconnected: boolean): void;
+  /** `published`: the server's count of live batches so far (see `MarkersResponse`). */
+  hello(meta: Meta, reconnected: boolean, published: number | null): void;
   events(events: KnockEvent[]): void;
   resync(): void;
   state(state: LiveState, retryInMs?: number): void;
@@ -55,7 +56,7 @@ export class LiveConnection {
 
   private onMessage(ev: MessageEvent): void {
     if (typeof ev.data !== "string") return;
-    let msg: { type?: unknown; meta?: Meta; events?: KnockEvent[] };
+    let msg: { type?: unknown; meta?: Meta; events?: KnockEvent[]; published?: unknown };
     try {
       msg = JSON.parse(ev.data);
     } catch {
@@ -67,7 +68,8 @@ export class LiveConnection {
         this.everConnected = true;
         this.attempt = 0;
         this.handlers.state("live");
-        if (msg.meta) this.handlers.hello(msg.meta, reconnected);
+        const published = typeof msg.published === "number" ? msg.published : null;
+        if (msg.meta) this.handlers.hello(msg.meta, reconnected, published);
         break;
       }
       case "events":

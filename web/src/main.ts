@@ -74,6 +74,7 @@ const side = new SidePanel(onPanelAction);
 /** Shows another window or filter: everything is loaded again for it. */
 function setView(next: ViewState): void {
   view = next;
+  viewChanges++;
   history.replaceState(null, "", toUrl(view, new URL(location.href)));
   filterBar.render(view);
   popup.close();
@@ -171,24 +172,38 @@ async function viewMarkers() {
   return { markers: [], unlocated: [], replay: latest.filter((e) => matchesFilters(view, e)).reverse() };
 }
 
+/** Bumped whenever the view changes: answers asked for before are for another view, and
+ * are dropped if they arrive after (two quick changes may be answered out of order). */
+let viewChanges = 0;
+
+/** The server's count of live batches when it began the markers shown (null: unknown). */
+let snapshotPublished: number | null = null;
+
 /** Everything the page shows for the view. */
 function fetchView() {
   return Promise.all([api.meta(), viewStats(), viewMarkers(), recentEvents()]);
 }
 
 async function loadAll(pending = fetchView()): Promise<void> {
+  const asked = viewChanges;
   const [m, [s, prev], mk, recent] = await pending;
+  if (asked !== viewChanges) return;
   setMeta(m);
+  // The earlier of the two answers bounds what the page holds.
+  const counts = [s.published, "published" in mk ? mk.published : null];
+  snapshotPublished = counts.every((n) => typeof n === "number") ? Math.min(...(counts as number[])) : null;
   markers.reset(mk);
   for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
   stats.set(s, prev);
-  showError(null);
-  // The map first: the panels are filled once it is on the screen.
-  await afterNextPaint();
-  side.render(s, markers.all(), bounds(view));
+  // The feed now, so that live events arriving from here on are added to it, not replaced.
+  feed.reset(recent);
   // The network filter's chip names the organisation once the figures say it.
   filterBar.render(view);
-  feed.reset(recent);
+  showError(null);
+  // The map first: the side panel is filled once it is on the screen.
+  await afterNextPaint();
+  if (asked !== viewChanges) return;
+  side.render(stats.current ?? s, markers.all(), bounds(view));
   void unlocated.refresh();
 }
 
@@ -200,15 +215,18 @@ const FOLLOW_UP_MS = 1_000;
 
 async function refreshCounts(withMarkers: boolean, followUp = true): Promise<void> {
   const seenBefore = liveEventsSeen;
+  const asked = viewChanges;
   try {
     if (withMarkers) {
       const [[s, prev], mk] = await Promise.all([viewStats(), viewMarkers()]);
+      if (asked !== viewChanges) return;
       markers.reset(mk);
       for (const e of "replay" in mk ? mk.replay : []) markers.apply(e);
       stats.set(s, prev);
       void unlocated.refresh();
     } else {
       const [s, prev] = await viewStats();
+      if (asked !== viewChanges) return;
       stats.set(s, prev);
     }
     const s = stats.current;
@@ -307,11 +325,13 @@ function formatAge(ms: number): string {
 }
 
 const live = new LiveConnection({
-  hello(m, reconnected) {
+  hello(m, reconnected, published) {
     setMeta(m);
     // Events stored before this subscription (while the page loaded, or while we were away)
-    // are not replayed: fetch the totals again now that nothing new can be missed.
-    void refreshCounts(true);
+    // are not replayed: fetch the totals again now that nothing new can be missed, unless
+    // the server published nothing since it began the map's answer.
+    const caughtUp = !reconnected && published !== null && published === snapshotPublished;
+    if (!caughtUp) void refreshCounts(true);
     if (reconnected) {
       void recentEvents().then((r) => feed.reset(r), () => {});
     }

@@ -683,10 +683,15 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     await untilStored(`${base}/api/v1/stats`, (s) => s.attempts >= 5);
     const { page, seen } = await newPage({ width: 1400, height: 820 });
     const attempts = () => readCount(page, "#stat-attempts");
-    const waitAttempts = (n) =>
-      page.waitForFunction((n) => Number((document.getElementById("stat-attempts")?.textContent ?? "").replace(/\D/g, "")) === n, n, {
-        timeout: 15_000,
-      });
+    const waitAttempts = async (n) => {
+      try {
+        await page.waitForFunction((n) => Number((document.getElementById("stat-attempts")?.textContent ?? "").replace(/\D/g, "")) === n, n, {
+          timeout: 15_000,
+        });
+      } catch (err) {
+        throw new Error(`attempts did not become ${n}: they are ${await attempts()} at ${page.url()}\n${err.message}`);
+      }
+    };
 
     // A shared link opens the same view. Its markers are asked for once before the live
     // stream starts (which asks again, for what it may have missed): boot.js starts the
@@ -699,6 +704,10 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     await waitAttempts(5);
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
     assert.equal(requests.indexOf("live"), 1, requests.join("\n"));
+    // Nothing was stored while the page loaded: the live hello says so, and the page does
+    // not ask for the markers again.
+    await page.waitForTimeout(1500);
+    assert.equal(requests.length, 2, requests.join("\n"));
     assert.match(requests[0], /format=columns&since=/);
     assert.equal(await page.evaluate(() => window.knockmapEarly?.size), 0, "boot.js's request, taken over");
     assert.match((await page.textContent("#delta-attempts")) ?? "", /new/, "nothing in the previous 24 hours");

@@ -32,6 +32,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
 }
 
+/// The live hub's count of published batches when an answer was begun (see
+/// [`crate::live::LiveHub::published`]).
+const PUBLISHED: &str = "x-knockmap-published";
+
 /// Longest sensor name a filter may give, in bytes.
 const MAX_SENSOR_BYTES: usize = 200;
 /// Longest user name a filter may give, in bytes (sshd logs longer ones, but a link to
@@ -176,11 +180,15 @@ async fn stats(
 ) -> Result<impl IntoResponse, ApiError> {
     let filters = filters(query)?;
     let (window, filter) = (filters.window()?, filters.filter_for(&state)?);
+    let published = state.hub.published();
     let stats = state.store.stats(&window, &filter).await?;
-    Ok(Json(match &state.public {
-        Some(public) => public.stats(stats),
-        None => stats,
-    }))
+    Ok((
+        [(PUBLISHED, published.to_string())],
+        Json(match &state.public {
+            Some(public) => public.stats(stats),
+            None => stats,
+        }),
+    ))
 }
 
 async fn markers(
@@ -199,27 +207,34 @@ async fn markers(
             )));
         }
     };
+    let published = [(PUBLISHED, state.hub.published().to_string())];
     if let Some(public) = &state.public {
         let markers = public.markers(state.store.markers(&window, &filter).await?);
         return Ok(if columns {
             (
+                published,
                 [(header::CONTENT_TYPE, "application/json")],
                 MarkerColumns::from(&markers).to_json(),
             )
                 .into_response()
         } else {
-            Json(markers).into_response()
+            (published, Json(markers)).into_response()
         });
     }
     Ok(if columns {
         let columns = state.store.marker_columns(&window, &filter).await?;
         (
+            published,
             [(header::CONTENT_TYPE, "application/json")],
             columns.to_json(),
         )
             .into_response()
     } else {
-        Json(state.store.markers(&window, &filter).await?).into_response()
+        (
+            published,
+            Json(state.store.markers(&window, &filter).await?),
+        )
+            .into_response()
     })
 }
 

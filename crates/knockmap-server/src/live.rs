@@ -4,6 +4,7 @@
 //! told to resync) instead of holding back the others or growing memory without bound. Each
 //! batch is turned into JSON once, by the first client that sends it; the others copy it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -74,12 +75,18 @@ pub trait LiveHub: Send + Sync + 'static {
     fn publish(&self, batch: Batch);
     /// A new subscription that sees batches published from now on.
     fn subscribe(&self) -> broadcast::Receiver<Arc<SharedBatch>>;
+    /// How many batches have been published so far. Batches are stored before they are
+    /// published, so an answer read from the store after this count was taken holds all
+    /// their events: a page compares it with the count in its live hello to know whether
+    /// anything was stored between its first answers and its subscription.
+    fn published(&self) -> u64;
 }
 
 /// An in-process [`LiveHub`] over a bounded broadcast channel.
 #[derive(Debug)]
 pub struct BroadcastHub {
     sender: broadcast::Sender<Arc<SharedBatch>>,
+    published: AtomicU64,
 }
 
 impl BroadcastHub {
@@ -87,18 +94,24 @@ impl BroadcastHub {
     pub fn new(capacity: usize) -> BroadcastHub {
         BroadcastHub {
             sender: broadcast::channel(capacity).0,
+            published: AtomicU64::new(0),
         }
     }
 }
 
 impl LiveHub for BroadcastHub {
     fn publish(&self, batch: Batch) {
+        self.published.fetch_add(1, Ordering::SeqCst);
         // No subscribers is not an error: nobody has the page open.
         let _ = self.sender.send(Arc::new(SharedBatch::new(batch)));
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<SharedBatch>> {
         self.sender.subscribe()
+    }
+
+    fn published(&self) -> u64 {
+        self.published.load(Ordering::SeqCst)
     }
 }
 
@@ -131,7 +144,9 @@ async fn client(
             state.meta.as_ref().clone()
         }
     };
-    let hello = json!({ "type": "hello", "meta": meta }).to_string();
+    // Taken after subscribing: every batch published from here on reaches this client.
+    let published = state.hub.published();
+    let hello = json!({ "type": "hello", "meta": meta, "published": published }).to_string();
     if send(&mut socket, hello).await.is_err() {
         return;
     }

@@ -179,6 +179,23 @@ async fn appended_lines_reach_the_websocket_within_a_second_and_every_endpoint()
     let hello = next_json(&mut socket).await;
     assert_eq!(hello["type"], "hello");
     assert_eq!(hello["meta"]["home"]["lat"], 50.1);
+    // The answers say how many live batches were published when they were begun; the same
+    // count in the hello tells the page that nothing was stored in between.
+    let published = |path: &'static str| {
+        let url = format!("{}{path}", server.base);
+        async move {
+            let answer = reqwest::get(url).await.expect("GET");
+            answer
+                .headers()
+                .get("x-knockmap-published")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .expect("an x-knockmap-published header")
+        }
+    };
+    let before = published("/api/v1/stats").await;
+    assert!(before >= 1, "the backfilled line was published");
+    assert_eq!(hello["published"], before, "{hello}");
+    assert_eq!(published("/api/v1/markers?format=columns").await, before);
 
     let appended = Instant::now();
     append(
@@ -210,6 +227,7 @@ async fn appended_lines_reach_the_websocket_within_a_second_and_every_endpoint()
                 .cloned(),
         );
     }
+    assert!(published("/api/v1/markers").await > before);
     assert_eq!(
         live.len(),
         3,
