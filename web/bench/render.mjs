@@ -2,8 +2,11 @@
 // a database of generated events (about 100,000 distinct addresses).
 //
 // Measures, over several fresh page loads:
-// - first paint: from navigation start to the first drawing of all markers (the page's
-//   `knockmap:first-markers` performance mark, then one more frame so it is on screen);
+// - first paint: from navigation start to the first drawing of all markers on screen (the
+//   page's `knockmap:first-markers-painted` mark, set by a task queued in the frame that drew
+//   them, which runs once that frame is painted); also the older measure, the page's
+//   `knockmap:first-markers` mark as polled from here plus one more animation frame, which
+//   adds the polling delay and any work the page does right after (filling its side panel);
 // - pan: frame times (requestAnimationFrame deltas) while the mouse drags the map, p50/p95,
 //   the frames that took longer than 25 ms (at 60 Hz, a dropped frame), and the main
 //   thread's busy time per frame (Chrome's TaskDuration over the drag / frames);
@@ -99,6 +102,7 @@ const server = await startServer(dataDir);
 const result = {
   runs,
   first_paint_ms: [],
+  first_paint_polled_ms: [],
   pan_frame_ms: [],
   zoom_frame_ms: [],
   pan_busy_ms: 0,
@@ -128,9 +132,15 @@ try {
       { timeout: 120_000, polling: 50 },
     );
     const { at, markers } = await mark.jsonValue();
-    // One more frame: the drawing is on screen.
-    const painted = await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(performance.now()))));
-    result.first_paint_ms.push(Math.max(at, painted));
+    // The older measure: one more frame after noticing the mark.
+    const polled = await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(performance.now()))));
+    result.first_paint_polled_ms.push(Math.max(at, polled));
+    const painted = await page.waitForFunction(
+      () => performance.getEntriesByName("knockmap:first-markers-painted")[0]?.startTime ?? null,
+      null,
+      { timeout: 10_000 },
+    );
+    result.first_paint_ms.push(await painted.jsonValue());
     result.markers = markers;
     const cdp = await context.newCDPSession(page);
     await cdp.send("Performance.enable");
@@ -187,6 +197,10 @@ const summary = {
   markers: result.markers,
   runs,
   first_paint_ms: { median: median(result.first_paint_ms), all: result.first_paint_ms.map(Math.round) },
+  first_paint_polled_ms: {
+    median: median(result.first_paint_polled_ms),
+    all: result.first_paint_polled_ms.map(Math.round),
+  },
   pan_frame_ms: frameSummary(result.pan_frame_ms, result.pan_busy_ms),
   zoom_frame_ms: frameSummary(result.zoom_frame_ms, result.zoom_busy_ms),
   heap_mb: { median: median(result.heap_mb) },

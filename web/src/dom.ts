@@ -52,6 +52,13 @@ const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
   second: "2-digit",
 });
 
+const shortDateTimeFmt = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
 /** Resolves once the browser has painted what is drawn now (or after 200 ms, for a page in
  * the background, which does not paint). */
 export function afterNextPaint(): Promise<void> {
@@ -75,6 +82,17 @@ function parseTime(ts: Time): Date | null {
 export function formatTime(ts: Time): string {
   const d = parseTime(ts);
   return d ? timeFmt.format(d) : "—";
+}
+
+/** Local time of day for today, else the month, day and time without seconds (and the year
+ * only when it is not this one): short enough for the counters in the top bar. */
+export function formatShortDateTime(ts: Time): string {
+  const d = parseTime(ts);
+  if (!d) return "—";
+  const now = new Date();
+  if (d.getFullYear() !== now.getFullYear()) return dateTimeFmt.format(d);
+  const sameDay = d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  return sameDay ? timeFmt.format(d) : shortDateTimeFmt.format(d);
 }
 
 /** Local date and time; the date is left out for today. */

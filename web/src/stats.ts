@@ -3,7 +3,7 @@
 
 import type { KnockEvent, Stats } from "./api";
 import { isAttempt, weight } from "./api";
-import { byId, formatCount, formatDateTime } from "./dom";
+import { byId, formatCount, formatShortDateTime } from "./dom";
 
 export interface Novelty {
   newIp: boolean;
@@ -69,7 +69,7 @@ export class StatsView {
     delta("delta-successes", s.successes, p?.successes);
     bump(this.countries, formatCount(s.countries));
     bump(this.unlocated, formatCount(s.unlocated_ips));
-    bump(this.last, formatDateTime(s.last_event));
+    bump(this.last, formatShortDateTime(s.last_event));
     if (s.last_event) {
       this.last.dateTime = s.last_event;
       this.last.title = new Date(s.last_event).toString();
