@@ -841,6 +841,22 @@ test("dashboard: time window, filters kept in the URL, top lists, a success afte
     await page.click("#filter-chips .chip");
     await waitAttempts(10);
 
+    // The feed shows each event's sensor and country flag, and pauses to be read: what
+    // arrives meanwhile waits, counted on the button, while the counters go on.
+    const firstRow = () => page.textContent("#feed-list li:first-child");
+    assert.match((await page.getAttribute("#feed-list li:first-child .flag", "aria-label")) ?? "", /^United (Kingdom|States)$/);
+    assert.equal(await page.textContent("#feed-list li:first-child .s"), "local");
+    await page.click("#feed-pause");
+    assert.equal(await page.getAttribute("#feed-pause", "aria-pressed"), "true");
+    const shown = await firstRow();
+    await appendLog(`${syslogNow()} web-01 sshd[4200]: Failed password for invalid user paused-user from ${ATTACKER} port 52000 ssh2\n`);
+    await waitAttempts(11);
+    assert.equal(await firstRow(), shown, "a paused feed does not move");
+    assert.equal(await page.textContent("#feed-pause"), "Resume (1 new)");
+    await page.click("#feed-pause");
+    assert.match((await firstRow()) ?? "", /paused-user/);
+    assert.equal(await page.textContent("#feed-pause"), "Pause");
+
     // Keyboard: the window buttons and panel rows are reachable and work with Enter.
     await page.focus('#window-buttons button[data-window="7d"]');
     await page.keyboard.press("Enter");
