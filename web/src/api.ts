@@ -2,8 +2,6 @@
 // Every string in these types may come from a log line and is attacker-controlled:
 // render it with textContent only.
 
-import { markersPath } from "./early";
-
 export type Outcome = "failure" | "success" | "probe";
 
 export interface LatLon {
@@ -271,8 +269,13 @@ async function sendJson<T>(method: string, path: string, body?: unknown): Promis
   return readJson<T>(await request(method, path, body));
 }
 
+/** The markers of the view whose filters are `query` (a query string without `?`). */
+export function markersPath(query: string): string {
+  return `/api/v1/markers?format=columns${query ? `&${query}` : ""}`;
+}
+
 /** Sends a request (or takes over `early`, the same request started before). */
-function request(method: string, path: string, body?: unknown, early?: Promise<Response>): Promise<Response> {
+export function request(method: string, path: string, body?: unknown, early?: Promise<Response>): Promise<Response> {
   if (early) return early;
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

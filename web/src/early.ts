@@ -2,21 +2,18 @@
 // taken over by that script, so that the server prepares the answer while the browser sets
 // the page up.
 
+import { request } from "./api";
+
 declare global {
   interface Window {
     knockmapEarly?: Map<string, Promise<Response>>;
   }
 }
 
-/** The markers of the view whose filters are `query` (a query string without `?`). */
-export function markersPath(query: string): string {
-  return `/api/v1/markers?format=columns${query ? `&${query}` : ""}`;
-}
-
 /** Starts GET `path` now, for [`takeEarly`] to pick up by `key` (a rolling window's bounds
  * move between the two scripts, so the path itself cannot be the key). */
 export function startEarly(key: string, path: string): void {
-  const response = fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  const response = request("GET", path);
   // A failure is reported to whoever takes the response over.
   response.catch(() => {});
   (window.knockmapEarly ??= new Map()).set(key, response);

@@ -71,10 +71,9 @@ export function fromUrl(url: URL): ViewState {
   };
 }
 
-/** The state as a string, equal for equal states. */
+/** The state as a string, equal for equal states: its URL parameters. */
 export function viewKey(state: ViewState): string {
-  const { window, since, until, country, sensor, asn, user } = state;
-  return JSON.stringify([window, since, until, country, sensor, asn, user]);
+  return toUrl(state, new URL("knockmap:view")).search;
 }
 
 /** Writes the state into `url` (other parameters are kept). */

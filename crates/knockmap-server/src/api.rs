@@ -106,12 +106,22 @@ impl Filters {
 
 /// A sensor name to filter by: not empty, at most [`MAX_SENSOR_BYTES`].
 fn sensor_name(name: &str) -> Result<String, ApiError> {
+    exact_name("sensor", name, MAX_SENSOR_BYTES)
+}
+
+/// A user name to filter by: not empty, at most [`MAX_USER_BYTES`], kept exactly.
+fn user_name(name: &str) -> Result<String, ApiError> {
+    exact_name("user", name, MAX_USER_BYTES)
+}
+
+/// The value of the parameter `field`, compared exactly: not empty, at most `max` bytes.
+fn exact_name(field: &str, name: &str, max: usize) -> Result<String, ApiError> {
     if name.is_empty() {
-        return Err(ApiError::BadRequest("sensor must not be empty".into()));
+        return Err(ApiError::BadRequest(format!("{field} must not be empty")));
     }
-    if name.len() > MAX_SENSOR_BYTES {
+    if name.len() > max {
         return Err(ApiError::BadRequest(format!(
-            "sensor must be at most {MAX_SENSOR_BYTES} bytes long, got {} bytes",
+            "{field} must be at most {max} bytes long, got {} bytes",
             name.len()
         )));
     }
@@ -131,20 +141,6 @@ fn asn_number(text: &str) -> Result<u32, ApiError> {
             text.chars().take(20).collect::<String>()
         ))),
     }
-}
-
-/// A user name to filter by: not empty, at most [`MAX_USER_BYTES`], kept exactly.
-fn user_name(name: &str) -> Result<String, ApiError> {
-    if name.is_empty() {
-        return Err(ApiError::BadRequest("user must not be empty".into()));
-    }
-    if name.len() > MAX_USER_BYTES {
-        return Err(ApiError::BadRequest(format!(
-            "user must be at most {MAX_USER_BYTES} bytes long, got {} bytes",
-            name.len()
-        )));
-    }
-    Ok(name.to_string())
 }
 
 /// A country code to filter by: two ASCII letters in any case, returned in upper case as
@@ -180,15 +176,26 @@ async fn stats(
 ) -> Result<impl IntoResponse, ApiError> {
     let filters = filters(query)?;
     let (window, filter) = (filters.window()?, filters.filter_for(&state)?);
-    let published = state.hub.published();
+    let published = published(&state);
     let stats = state.store.stats(&window, &filter).await?;
     Ok((
-        [(PUBLISHED, published.to_string())],
+        published,
         Json(match &state.public {
             Some(public) => public.stats(stats),
             None => stats,
         }),
     ))
+}
+
+/// The [`PUBLISHED`] header, read before the store is asked (see
+/// [`crate::live::LiveHub::published`]).
+fn published(state: &AppState) -> [(&'static str, String); 1] {
+    [(PUBLISHED, state.hub.published().to_string())]
+}
+
+/// JSON already written out, as an answer.
+fn json_text(json: Vec<u8>) -> axum::response::Response {
+    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
 async fn markers(
@@ -207,35 +214,26 @@ async fn markers(
             )));
         }
     };
-    let published = [(PUBLISHED, state.hub.published().to_string())];
-    if let Some(public) = &state.public {
+    let published = published(&state);
+    let answer = if let Some(public) = &state.public {
         let markers = public.markers(state.store.markers(&window, &filter).await?);
-        return Ok(if columns {
-            (
-                published,
-                [(header::CONTENT_TYPE, "application/json")],
-                MarkerColumns::from(&markers).to_json(),
-            )
-                .into_response()
+        if columns {
+            json_text(MarkerColumns::from(&markers).to_json())
         } else {
-            (published, Json(markers)).into_response()
-        });
-    }
-    Ok(if columns {
-        let columns = state.store.marker_columns(&window, &filter).await?;
-        (
-            published,
-            [(header::CONTENT_TYPE, "application/json")],
-            columns.to_json(),
+            Json(markers).into_response()
+        }
+    } else if columns {
+        json_text(
+            state
+                .store
+                .marker_columns(&window, &filter)
+                .await?
+                .to_json(),
         )
-            .into_response()
     } else {
-        (
-            published,
-            Json(state.store.markers(&window, &filter).await?),
-        )
-            .into_response()
-    })
+        Json(state.store.markers(&window, &filter).await?).into_response()
+    };
+    Ok((published, answer))
 }
 
 /// The latest events; `sensor` and `country` do not narrow them (they are not checked

@@ -470,19 +470,17 @@ impl<'f> Scope<'f> {
             .as_deref()
             .filter(|u| !u.is_empty())
             .map(nul::escaped);
-        let narrowed = sensor.is_some() || country.is_some() || asn.is_some() || user.is_some();
-        let span = if narrowed {
-            Span::raw(window)
-        } else {
-            Span::of(window)
-        };
-        Scope {
-            span,
+        let mut scope = Scope {
+            span: Span::raw(window),
             sensor,
             country,
             asn,
             user,
+        };
+        if scope.narrowing() == Narrowing::NONE {
+            scope.span = Span::of(window);
         }
+        scope
     }
 
     /// Which statements answer this scope.

@@ -684,40 +684,34 @@ async fn answers_are_compressed_for_clients_that_accept_it() {
         .expect("GET");
     assert!(plain.headers().get("content-encoding").is_none());
     let plain = plain.bytes().await.expect("body");
-    let gzipped = reqwest::Client::new()
-        .get(format!("{}{path}", server.base))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .expect("GET gzip");
-    assert_eq!(
-        gzipped
-            .headers()
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok()),
-        Some("gzip")
-    );
+    // The answer to a client that accepts `encodings`: its encoding and its body.
+    let fetch = |encodings: &'static str| {
+        let url = format!("{}{path}", server.base);
+        async move {
+            let answer = reqwest::Client::new()
+                .get(url)
+                .header("accept-encoding", encodings)
+                .send()
+                .await
+                .expect("GET");
+            let encoding = answer
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            (encoding, answer.bytes().await.expect("body"))
+        }
+    };
+    let (encoding, gzipped) = fetch("gzip").await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
     let mut body = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(&gzipped.bytes().await.expect("body")[..]),
-        &mut body,
-    )
-    .expect("valid gzip");
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut body)
+        .expect("valid gzip");
     assert_eq!(body, plain, "the same answer");
     // Browsers also accept zstd, which is preferred: faster to compress.
-    let zstd = reqwest::Client::new()
-        .get(format!("{}{path}", server.base))
-        .header("accept-encoding", "gzip, deflate, br, zstd")
-        .send()
-        .await
-        .expect("GET zstd");
-    assert_eq!(
-        zstd.headers()
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok()),
-        Some("zstd")
-    );
-    let body = zstd::decode_all(&zstd.bytes().await.expect("body")[..]).expect("valid zstd");
+    let (encoding, zstd) = fetch("gzip, deflate, br, zstd").await;
+    assert_eq!(encoding.as_deref(), Some("zstd"));
+    let body = zstd::decode_all(&zstd[..]).expect("valid zstd");
     assert_eq!(body, plain, "the same answer");
     server.stop();
 }
